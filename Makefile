@@ -1,0 +1,29 @@
+# Two set-up commands for a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# torch first, pinned: the local CPU build. An unpinned torch pulls GBs of CUDA wheels.
+TORCH := torch==2.13.0
+
+.PHONY: demo test lint bench clean
+
+$(BIN)/adreel: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip setuptools wheel
+	$(BIN)/pip install --quiet $(TORCH)
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+demo: $(BIN)/adreel
+	$(BIN)/adreel demo
+
+test: $(BIN)/adreel
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+lint: $(BIN)/adreel
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+clean:
+	rm -rf $(VENV) .adreel .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Interactions, orders, attribution, contracts, the double-entry ledger and statements."""

@@ -1,0 +1,1 @@
+"""Catalog feeds: parsing into the canonical product model, and validation."""

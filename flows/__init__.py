@@ -1,0 +1,1 @@
+"""Prefect flows and the ``adreel`` CLI: the one place that wires the other packages together."""

@@ -1,0 +1,51 @@
+"""The ``adreel`` command line: one module per command group.
+
+Data goes to stdout (tables, or one JSON object with ``--json``); progress and
+status go to stderr. An ``AdreelError`` ends the command with one line and exit 1.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import warnings
+
+import click
+
+from storage.errors import AdreelError
+
+from flows.cli import assets, db, demo, worker
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", is_flag=True, help="Log what adreel does to stderr.")
+def cli(verbose: bool) -> None:
+    """adreel: product catalogs in, finished ad videos out, billed three ways.
+
+    Settings come from ADREEL_* environment variables (see the README).
+    """
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+for group in (db, demo, worker, assets):
+    group.register(cli)
+
+
+def main(argv: list[str] | None = None) -> None:
+    # pgserver asks platformdirs for a runtime dir that containers often lack; harmless.
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+    try:
+        cli.main(args=argv, prog_name="adreel", standalone_mode=False)
+    except AdreelError as exc:
+        click.echo(f"adreel: {exc}", err=True)
+        sys.exit(1)
+    except click.exceptions.Abort:
+        click.echo("adreel: aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)

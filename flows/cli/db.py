@@ -1,0 +1,34 @@
+"""``adreel db``: the database schema."""
+
+from __future__ import annotations
+
+import click
+
+from storage.db import open_database
+from storage.settings import get_settings
+
+from flows.cli.output import emit_json, status
+from flows.services import migrate_database
+
+
+@click.group("db")
+def db_group() -> None:
+    """The PostgreSQL schema (ADREEL_DATABASE_URL; unset: embedded PostgreSQL)."""
+
+
+@db_group.command("migrate")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def migrate_command(as_json: bool) -> None:
+    """Apply pending migrations; safe to run twice or from two processes at once."""
+    with open_database(get_settings()) as database:
+        applied = migrate_database(database)
+    if as_json:
+        emit_json({"applied": applied})
+    elif applied:
+        status(f"applied {len(applied)} migration(s): {', '.join(applied)}")
+    else:
+        status("schema is up to date; nothing applied")
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(db_group)

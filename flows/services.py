@@ -1,0 +1,61 @@
+"""The process's connections to the outside: settings, database pool, object store.
+
+Flow tasks take ids and reach services through ``services()``, so nothing that
+cannot be serialised crosses a task boundary.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+from dataclasses import dataclass
+
+from storage.db import Database, open_database
+from storage.migrations import migrate
+from storage.objects import ObjectStore, open_store
+from storage.settings import Settings, get_settings
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    db: Database
+    store: ObjectStore
+
+
+_current: Services | None = None
+
+
+def services() -> Services:
+    """Open (once per process) the database and object store the settings name."""
+    global _current
+    if _current is None:
+        settings = get_settings()
+        db = open_database(settings)
+        atexit.register(db.close)
+        _current = Services(settings, db, open_store(settings))
+    return _current
+
+
+def close_services() -> None:
+    """Forget the open services (tests change settings between commands)."""
+    global _current
+    if _current is not None:
+        _current.db.close()
+        _current = None
+
+
+def migrate_database(db: Database) -> list[str]:
+    with db.connection() as conn:
+        return [f"{m.version:04d}_{m.name}" for m in migrate(conn)]
+
+
+def configure_prefect(settings: Settings) -> None:
+    """Keep Prefect's local state under $ADREEL_HOME unless the user set it up already.
+
+    Must run before ``prefect`` is imported: Prefect reads its settings at import.
+    """
+    os.environ.setdefault("PREFECT_HOME", str((settings.home / "prefect").resolve()))
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")

@@ -1,0 +1,55 @@
+"""The Celery app that carries render batches to GPU workers.
+
+Start a worker with ``adreel worker``. Tasks take job ids and re-read state, so a
+redelivery after a worker crash (``acks_late``) renders only what is not done yet.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import cache
+
+from celery import Celery
+
+from generation.rendering import render_batch
+from storage.db import Database, open_database
+from storage.objects import ObjectStore, open_store
+from storage.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+RENDER_QUEUE = "render"
+
+app = Celery("adreel")
+app.conf.update(
+    broker_url=get_settings().broker_url or "memory://",
+    task_default_queue=RENDER_QUEUE,
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    task_ignore_result=True,
+    worker_prefetch_multiplier=1,
+    worker_hijack_root_logger=False,
+    broker_connection_retry_on_startup=True,
+    task_serializer="json",
+    accept_content=["json"],
+)
+
+
+@cache
+def _worker_services() -> tuple[Settings, Database, ObjectStore]:
+    """One pool, store and loaded model per worker process, made on first task."""
+    settings = get_settings()
+    return settings, open_database(settings), open_store(settings)
+
+
+@app.task(
+    name="adreel.render_batch",
+    autoretry_for=(ConnectionError, TimeoutError),
+    retry_backoff=2,
+    retry_jitter=True,
+    max_retries=3,
+)
+def render_batch_task(request_hashes: list[str]) -> int:
+    settings, db, store = _worker_services()
+    result = render_batch(request_hashes, settings, db, store)
+    log.info("rendered %d, already done %d", len(result.rendered), len(result.skipped))
+    return len(result.rendered)

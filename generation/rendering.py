@@ -1,0 +1,150 @@
+"""Render a batch of planned jobs end to end: clip, composition, upload, asset rows.
+
+This is the one piece of code behind both paths: called in-process when no broker
+is configured, and by the Celery task on a worker. It takes job ids, re-reads their
+state, and skips what is already done, so running it twice is harmless.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from babel.numbers import format_currency
+from PIL import Image
+
+from generation.composer import AdCopy, compose_ad
+from generation.engine import RenderedClip, RenderRequest, render_requests
+from generation.models import load_pipeline
+from storage.assets import record_asset
+from storage.db import Database
+from storage.objects import ObjectStore, asset_key, sha256_file
+from storage.renders import get_render_jobs, mark_render_jobs
+from storage.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    rendered: list[str]
+    skipped: list[str]
+
+
+def render_batch(
+    request_hashes: list[str],
+    settings: Settings,
+    db: Database,
+    store: ObjectStore,
+    on_job_done: Callable[[int], None] | None = None,
+) -> BatchResult:
+    with db.connection() as conn:
+        jobs = get_render_jobs(conn, request_hashes)
+    pending = [job for job in jobs if job["status"] != "done"]
+    skipped = [job["request_hash"] for job in jobs if job["status"] == "done"]
+    if not pending:
+        return BatchResult([], skipped)
+    try:
+        pipe = load_pipeline(pending[0]["model"], settings.home, settings.device)
+        requests = [_to_request(job, store) for job in pending]
+        clips = render_requests(pipe, requests, max_batch=settings.render_batch_size)
+        for job, clip in zip(pending, clips, strict=True):
+            _compose_and_store(job, clip, settings, db, store)
+            if on_job_done:
+                on_job_done(1)
+    except Exception as exc:
+        with db.connection() as conn:
+            hashes = [job["request_hash"] for job in pending]
+            mark_render_jobs(conn, hashes, "failed", f"{type(exc).__name__}: {exc}")
+        raise
+    return BatchResult([job["request_hash"] for job in pending], skipped)
+
+
+def _to_request(job: dict, store: ObjectStore) -> RenderRequest:
+    spec = job["spec"]
+    return RenderRequest(
+        request_hash=job["request_hash"],
+        image=_product_image(job, store).resize((spec["width"], spec["height"])),
+        prompt=spec["prompt"],
+        negative_prompt=spec["negative_prompt"],
+        seed=spec["seed"],
+        width=spec["width"],
+        height=spec["height"],
+        num_frames=spec["num_frames"],
+        steps=spec["steps"],
+        guidance=spec["guidance"],
+        max_sequence_length=spec["max_sequence_length"],
+    )
+
+
+def _product_image(job: dict, store: ObjectStore) -> Image.Image:
+    return Image.open(io.BytesIO(store.read(job["image_key"]))).convert("RGB")
+
+
+def _compose_and_store(
+    job: dict, clip: RenderedClip, settings: Settings, db: Database, store: ObjectStore
+) -> None:
+    """Object first, then the asset rows and the job's status in one transaction."""
+    spec = job["spec"]
+    copy = AdCopy(
+        title=job["title"],
+        price_text=format_price(job["price"], job["currency"], spec.get("locale", "en_US")),
+        brand=job["brand"] or "",
+    )
+    with tempfile.TemporaryDirectory(prefix="adreel-compose-") as scratch:
+        ad = compose_ad(
+            clip.frames,
+            _product_image(job, store),
+            copy,
+            video_path=Path(scratch) / "ad.mp4",
+            poster_path=Path(scratch) / "poster.jpg",
+            size=(spec["output_width"], spec["output_height"]),
+            duration_s=spec["duration_s"],
+            clip_fps=spec["clip_fps"],
+        )
+        variant = f"{spec['format']}-{job['profile']}"
+        rows = [
+            _store_output(store, settings.s3_prefix, job, variant, path, content_type)
+            for path, content_type in ((ad.video_path, "video/mp4"), (ad.poster_path, "image/jpeg"))
+        ]
+    with db.connection() as conn, conn.transaction():
+        for row in rows:
+            record_asset(conn, {**row, "width": ad.width, "height": ad.height})
+        mark_render_jobs(conn, [job["request_hash"]], "done")
+
+
+def _store_output(
+    store: ObjectStore, prefix: str, job: dict, variant: str, path: Path, content_type: str
+) -> dict:
+    """Upload one output under its content address (once) and describe its asset row."""
+    digest = sha256_file(path)
+    ext = path.suffix.lstrip(".")
+    key = asset_key(prefix, job["merchant_id"], digest, variant, ext)
+    if not store.exists(key):
+        metadata = {
+            "merchant": job["merchant_id"],
+            "product": job["product_id"],
+            "profile": job["profile"],
+            "model": job["model"],
+        }
+        store.put_file(key, path, content_type, metadata)
+    return {
+        "merchant_id": job["merchant_id"],
+        "product_id": job["product_id"],
+        "request_hash": job["request_hash"],
+        "variant": variant,
+        "kind": "video" if content_type.startswith("video/") else "poster",
+        "object_key": key,
+        "sha256": digest,
+        "size_bytes": path.stat().st_size,
+        "content_type": content_type,
+    }
+
+
+def format_price(amount: Decimal, currency: str, locale: str) -> str:
+    return format_currency(amount, currency, locale=locale)

@@ -1,0 +1,56 @@
+"""The one settings object: every ``ADREEL_*`` environment variable, read in one place."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ADREEL_", extra="ignore")
+
+    home: Path = Field(
+        Path(".adreel"),
+        description="Local state: embedded database, objects, models, Prefect's home.",
+    )
+    database_url: str | None = Field(
+        None, description="PostgreSQL URL; unset: embedded PostgreSQL under $ADREEL_HOME/pg."
+    )
+    db_pool_size: int = Field(4, ge=1, description="Largest number of pooled connections.")
+    s3_bucket: str | None = Field(
+        None, description="S3 bucket for assets; unset: the local directory $ADREEL_HOME/objects."
+    )
+    s3_endpoint_url: str | None = Field(
+        None, description="S3-compatible endpoint (MinIO, moto); unset: AWS."
+    )
+    s3_prefix: str = Field("adreel", description="Key prefix for every object adreel writes.")
+    s3_region: str = Field("us-east-1", description="S3 region.")
+    s3_path_style: bool = Field(
+        False, description="Path-style addressing (MinIO and most self-hosted stores)."
+    )
+    broker_url: str | None = Field(
+        None, description="Celery broker (redis://, amqp://); unset: render in-process."
+    )
+    model: str = Field(
+        "builtin:tiny", description="Video model: builtin:tiny, a local directory, or a hub id."
+    )
+    device: str = Field("auto", description="Torch device: auto, cpu, cuda, cuda:N.")
+    render_batch_size: int = Field(4, ge=1, description="Render requests per pipeline call.")
+    render_timeout_s: int = Field(
+        1800, ge=1, description="How long a run waits for Celery workers to finish renders."
+    )
+
+    @property
+    def object_dir(self) -> Path:
+        return self.home / "objects"
+
+    @property
+    def embedded_pgdata(self) -> Path:
+        return self.home / "pg"
+
+
+def get_settings() -> Settings:
+    """Read the environment now (tests and the CLI change it between calls)."""
+    return Settings()
