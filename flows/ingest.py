@@ -13,10 +13,9 @@ from pathlib import Path
 from catalog.errors import CatalogError
 from catalog.jsonl import read_jsonl
 from catalog.model import Product
+from flows.services import Services
 from storage.objects import ObjectStore, product_image_key, sha256_file
 from storage.products import ensure_merchant, upsert_products
-
-from flows.services import Services
 
 
 @dataclass(frozen=True)
@@ -32,8 +31,9 @@ def ingest_catalog(
 ) -> IngestResult:
     products = list(read_jsonl(catalog_path))[:limit]
     rows = [
-        _product_row(product, row, catalog_path, services.store, services.settings.s3_prefix,
-                     merchant_id)
+        _product_row(
+            product, row, catalog_path, services.store, services.settings.s3_prefix, merchant_id
+        )
         for row, product in enumerate(products, start=1)
     ]
     with services.db.connection() as conn:
@@ -43,7 +43,11 @@ def ingest_catalog(
 
 
 def _product_row(
-    product: Product, row: int, catalog_path: Path, store: ObjectStore, prefix: str,
+    product: Product,
+    row: int,
+    catalog_path: Path,
+    store: ObjectStore,
+    prefix: str,
     merchant_id: str,
 ) -> dict:
     return {
@@ -63,7 +67,11 @@ def _product_row(
 
 
 def _store_image(
-    product: Product, row: int, catalog_path: Path, store: ObjectStore, prefix: str,
+    product: Product,
+    row: int,
+    catalog_path: Path,
+    store: ObjectStore,
+    prefix: str,
     merchant_id: str,
 ) -> str | None:
     """Keep a local product image in the store under its content hash; return its key."""

@@ -3,12 +3,11 @@ by the content hash of everything that decides its output."""
 
 from __future__ import annotations
 
-from storage.products import list_products
-from storage.renders import plan_render_job
-
 from flows.services import Services
 from generation.profiles import output_size, render_profile
 from generation.requests import NEGATIVE_PROMPT, build_prompt, request_hash, seed_for
+from storage.products import list_products
+from storage.renders import plan_render_job
 
 SHOWCASE_STYLE = "a product showcase video"
 
@@ -38,7 +37,9 @@ def plan_renders(
                 "output_width": output_width,
                 "output_height": output_height,
                 "prompt": build_prompt(
-                    product["title"], product["product_category"], product["brand"],
+                    product["title"],
+                    product["product_category"],
+                    product["brand"],
                     SHOWCASE_STYLE,
                 ),
                 "negative_prompt": NEGATIVE_PROMPT,

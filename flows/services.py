@@ -37,6 +37,18 @@ def services() -> Services:
     return _current
 
 
+def preflight(settings: Settings) -> Services:
+    """Check every configured part answers, so a bad setting fails in one line up front."""
+    from generation.dispatch import check_broker
+    from generation.models import resolve_model_source
+
+    opened = services()
+    resolve_model_source(settings.model, settings.home)
+    if settings.broker_url:
+        check_broker(settings.broker_url)
+    return opened
+
+
 def close_services() -> None:
     """Forget the open services (tests change settings between commands)."""
     global _current
@@ -57,5 +69,5 @@ def configure_prefect(settings: Settings) -> None:
     """
     os.environ.setdefault("PREFECT_HOME", str((settings.home / "prefect").resolve()))
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "ERROR")
     os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")

@@ -77,15 +77,27 @@ def _run_on_workers(
 
     # An explicit connection: the broker named by these settings, whatever the app's default.
     with app.connection_for_write(settings.broker_url) as connection:
-        try:
-            connection.ensure_connection(max_retries=1, timeout=5)
-        except Exception as exc:
-            raise ConfigError("ADREEL_BROKER_URL", f"cannot reach the broker: {exc}") from exc
+        _ensure_broker(connection)
         with db.connection() as conn:
             mark_render_jobs(conn, [h for batch in batches for h in batch], "queued")
         for batch in batches:
             render_batch_task.apply_async(args=[batch], connection=connection)
     _wait_for_workers([h for batch in batches for h in batch], settings, db, on_progress)
+
+
+def check_broker(broker_url: str) -> None:
+    """Raise ConfigError naming ADREEL_BROKER_URL unless the broker answers."""
+    from generation.celery_app import app
+
+    with app.connection_for_write(broker_url) as connection:
+        _ensure_broker(connection)
+
+
+def _ensure_broker(connection) -> None:
+    try:
+        connection.ensure_connection(max_retries=1, timeout=5)
+    except Exception as exc:
+        raise ConfigError("ADREEL_BROKER_URL", f"cannot reach the broker: {exc}") from exc
 
 
 def _wait_for_workers(

@@ -117,7 +117,7 @@ def build_tiny_pipeline() -> LTXImageToVideoPipeline:
 def build_tiny_tokenizer() -> T5TokenizerFast:
     """A character-level Unigram tokenizer in T5's shape, made with `tokenizers`."""
     specials = ["<pad>", "</s>", "<unk>"]
-    pieces = ["▁"] + list(string.ascii_letters + string.digits + string.punctuation)
+    pieces = ["▁", *string.ascii_letters, *string.digits, *string.punctuation]
     vocab = [(token, 0.0) for token in specials] + [(piece, -1.0) for piece in pieces]
     backend = Tokenizer(models.Unigram(vocab, unk_id=2))
     backend.pre_tokenizer = pre_tokenizers.Metaspace()

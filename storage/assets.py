@@ -15,9 +15,7 @@ def record_asset(conn: psycopg.Connection, asset: Mapping[str, Any]) -> int:
     return conn.execute(query("insert_asset"), dict(asset)).fetchone()["asset_id"]
 
 
-def assets_for_renders(
-    conn: psycopg.Connection, request_hashes: list[str]
-) -> list[dict[str, Any]]:
+def assets_for_renders(conn: psycopg.Connection, request_hashes: list[str]) -> list[dict[str, Any]]:
     return conn.execute(
         query("list_assets_for_renders"), {"request_hashes": request_hashes}
     ).fetchall()

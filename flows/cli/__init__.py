@@ -12,9 +12,8 @@ import warnings
 
 import click
 
-from storage.errors import AdreelError
-
 from flows.cli import assets, db, demo, worker
+from storage.errors import AdreelError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import click
 
-from storage.assets import list_assets
-
 from flows.cli.output import emit_json, emit_table
 from flows.services import services
+from storage.assets import list_assets
 
 
 @click.group("assets")
@@ -30,8 +29,14 @@ def list_command(merchant: str, as_json: bool) -> None:
         f"Assets of {merchant}",
         ["asset", "product", "variant", "kind", "bytes", "location"],
         [
-            (a["asset_id"], a["product_id"], a["variant"], a["kind"], a["size_bytes"],
-             svc.store.location(a["object_key"]))
+            (
+                a["asset_id"],
+                a["product_id"],
+                a["variant"],
+                a["kind"],
+                a["size_bytes"],
+                svc.store.location(a["object_key"]),
+            )
             for a in assets
         ],
     )

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import click
 
-from storage.db import open_database
-from storage.settings import get_settings
-
 from flows.cli.output import emit_json, status
 from flows.services import migrate_database
+from storage.db import open_database
+from storage.settings import get_settings
 
 
 @click.group("db")

@@ -6,11 +6,10 @@ import sys
 
 import click
 
-from storage.settings import get_settings
-
 from flows.cli.output import emit_json, emit_table, status
 from flows.progress import progress_bars
-from flows.services import configure_prefect, services
+from flows.services import configure_prefect, preflight
+from storage.settings import get_settings
 
 
 @click.command("demo")
@@ -25,7 +24,7 @@ def demo_command(merchant: str, limit: int | None, as_json: bool) -> None:
     """
     settings = get_settings()
     configure_prefect(settings)
-    services()  # fail on a bad setting in one line, before Prefect starts
+    preflight(settings)  # fail on a bad setting in one line, before Prefect starts
     from flows.demo import demo_flow
 
     with progress_bars(enabled=not as_json and sys.stderr.isatty()):
@@ -37,7 +36,10 @@ def demo_command(merchant: str, limit: int | None, as_json: bool) -> None:
     emit_table(
         f"Ads for merchant {merchant}",
         ["product", "asset", "size", "location"],
-        [(a["product_id"], a["asset_id"], f"{a['width']}x{a['height']}", a["location"]) for a in videos],
+        [
+            (a["product_id"], a["asset_id"], f"{a['width']}x{a['height']}", a["location"])
+            for a in videos
+        ],
     )
     products, renders = summary["products"], summary["renders"]
     status(

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import click
 
+from flows.services import preflight
 from storage.errors import ConfigError
 from storage.settings import get_settings
-
-from flows.services import services
 
 
 @click.command("worker")
 @click.option(
-    "--concurrency", type=click.IntRange(min=1), default=1, show_default=True,
+    "--concurrency",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
     help="Render processes; one per GPU.",
 )
 @click.option("--queues", default="render", show_default=True, help="Queues to consume.")
@@ -24,19 +26,21 @@ def worker_command(concurrency: int, queues: str, loglevel: str) -> None:
         raise ConfigError(
             "ADREEL_BROKER_URL", "not set: a worker needs a broker, e.g. redis://localhost:6379/0"
         )
-    services()  # the database and object store must be reachable before taking work
+    preflight(settings)  # database, object store, model and broker, before taking work
     from generation.celery_app import app
 
-    try:
-        with app.connection_for_write(settings.broker_url) as connection:
-            connection.ensure_connection(max_retries=1, timeout=5)
-    except Exception as exc:
-        raise ConfigError("ADREEL_BROKER_URL", f"cannot reach the broker: {exc}") from exc
     # One process per GPU: the solo pool keeps the model in the process that loaded it.
     pool = "solo" if concurrency == 1 else "prefork"
     app.worker_main(
-        ["worker", f"--loglevel={loglevel}", f"--concurrency={concurrency}", f"--pool={pool}",
-         f"--queues={queues}", "--without-gossip", "--without-mingle"]
+        [
+            "worker",
+            f"--loglevel={loglevel}",
+            f"--concurrency={concurrency}",
+            f"--pool={pool}",
+            f"--queues={queues}",
+            "--without-gossip",
+            "--without-mingle",
+        ]
     )
 
 

@@ -1,0 +1,157 @@
+"""Real services for the suite: PostgreSQL, S3 over HTTP (moto's server), Redis + a worker.
+
+PostgreSQL: ADREEL_TEST_DATABASE_URL (CI: the local server), else an embedded server.
+Each test session gets its own database, dropped at the end. Nothing is skipped when
+a service is missing: the fixture fails and says which one.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import psycopg
+import pytest
+from moto.server import ThreadedMotoServer
+from psycopg.conninfo import make_conninfo
+
+from flows.services import close_services
+from storage.db import Database
+from storage.migrations import migrate
+
+TEST_BUCKET = "adreel-test"
+BROKER_URL = os.environ.get("ADREEL_TEST_BROKER_URL", "redis://127.0.0.1:6379/15")
+ADREEL = str(Path(sys.executable).with_name("adreel"))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url(tmp_path_factory) -> Iterator[str]:
+    url = os.environ.get("ADREEL_TEST_DATABASE_URL")
+    if url:
+        yield url
+        return
+    import pgserver
+
+    server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="delete")
+    yield server.get_uri()
+
+
+def create_database(admin_url: str) -> str:
+    name = f"adreel_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return make_conninfo(admin_url, dbname=name)
+
+
+def drop_database(admin_url: str, url: str) -> None:
+    name = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def fresh_database_url(pg_admin_url) -> Iterator[str]:
+    """An empty database of its own, for tests of the schema itself."""
+    url = create_database(pg_admin_url)
+    yield url
+    drop_database(pg_admin_url, url)
+
+
+@pytest.fixture(scope="session")
+def database_url(pg_admin_url) -> Iterator[str]:
+    url = create_database(pg_admin_url)
+    with psycopg.connect(url, autocommit=True) as conn:
+        migrate(conn)
+    yield url
+    close_services()
+    drop_database(pg_admin_url, url)
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(
+        Bucket=TEST_BUCKET
+    )
+    yield endpoint
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def adreel_env(tmp_path_factory, database_url, s3_endpoint) -> dict[str, str]:
+    """The environment every adreel process in the session uses: test DB, S3, one home."""
+    env = {
+        "ADREEL_HOME": str(tmp_path_factory.mktemp("home")),
+        "ADREEL_DATABASE_URL": database_url,
+        "ADREEL_S3_BUCKET": TEST_BUCKET,
+        "ADREEL_S3_ENDPOINT_URL": s3_endpoint,
+        "ADREEL_S3_PATH_STYLE": "true",
+        "AWS_ACCESS_KEY_ID": os.environ["AWS_ACCESS_KEY_ID"],
+        "AWS_SECRET_ACCESS_KEY": os.environ["AWS_SECRET_ACCESS_KEY"],
+    }
+    for name in [n for n in os.environ if n.startswith("ADREEL_") and n not in env]:
+        if not name.startswith("ADREEL_TEST_"):
+            del os.environ[name]
+    os.environ.update(env)
+    return env
+
+
+@pytest.fixture
+def db(adreel_env) -> Iterator[Database]:
+    with Database(adreel_env["ADREEL_DATABASE_URL"], max_size=2) as database:
+        yield database
+
+
+@pytest.fixture(scope="session")
+def celery_worker(adreel_env, tmp_path_factory) -> Iterator[Path]:
+    """A real `adreel worker` process on Redis; yields the path of its log."""
+    import redis
+
+    redis.Redis.from_url(BROKER_URL).flushdb()
+    log_path = tmp_path_factory.mktemp("worker") / "worker.log"
+    env = {**os.environ, **adreel_env, "ADREEL_BROKER_URL": BROKER_URL}
+    with open(log_path, "w") as log:
+        worker = subprocess.Popen(
+            [ADREEL, "worker", "--loglevel=INFO"], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    deadline = time.monotonic() + 120
+    while "ready." not in log_path.read_text():
+        if worker.poll() is not None or time.monotonic() > deadline:
+            worker.kill()
+            raise RuntimeError(f"the Celery worker did not start:\n{log_path.read_text()}")
+        time.sleep(0.5)
+    yield log_path
+    worker.terminate()
+    try:
+        worker.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+
+
+def run_adreel(*args: str, env: dict[str, str] | None = None, timeout: int = 300):
+    """Run the installed `adreel` command as a user would; return the CompletedProcess."""
+    return subprocess.run(
+        [ADREEL, *args],
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

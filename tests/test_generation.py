@@ -1,0 +1,78 @@
+"""The tiny model and the batch engine, on the same diffusers classes as production."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pytest
+from diffusers import LTXImageToVideoPipeline
+from PIL import Image
+
+from generation.engine import RenderRequest, render_requests
+from generation.models import load_pipeline
+from generation.tiny_model import TINY_MODEL_NAME, ensure_tiny_model
+from storage.errors import ConfigError
+
+
+def weights_digest(model_dir) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(model_dir.rglob("*.safetensors")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def request(name: str, seed: int, color: tuple[int, int, int]) -> RenderRequest:
+    return RenderRequest(
+        request_hash=name,
+        image=Image.new("RGB", (96, 160), color),
+        prompt=f"a {name}",
+        negative_prompt="blurry",
+        seed=seed,
+        width=96,
+        height=160,
+        num_frames=9,
+        steps=2,
+        guidance=3.0,
+        max_sequence_length=64,
+    )
+
+
+@pytest.fixture(scope="module")
+def pipe(tmp_path_factory):
+    return load_pipeline(TINY_MODEL_NAME, tmp_path_factory.mktemp("home"), "cpu")
+
+
+def test_tiny_model_is_built_deterministically(tmp_path):
+    first = weights_digest(ensure_tiny_model(tmp_path / "a"))
+    assert weights_digest(ensure_tiny_model(tmp_path / "b")) == first
+
+
+def test_tiny_model_loads_through_from_pretrained_as_ltx_image_to_video(pipe):
+    assert isinstance(pipe, LTXImageToVideoPipeline)
+
+
+def test_batch_returns_one_clip_per_request_in_order(pipe):
+    requests = [request("mug", 1, (200, 0, 0)), request("shoe", 2, (0, 0, 200))]
+    clips = render_requests(pipe, requests, max_batch=2)
+    assert [c.request_hash for c in clips] == ["mug", "shoe"]
+    assert clips[0].frames.shape == (9, 160, 96, 3) and clips[0].frames.dtype == np.uint8
+
+
+def test_a_request_renders_the_same_inside_a_batch_as_alone(pipe):
+    alone = render_requests(pipe, [request("lamp", 7, (0, 200, 0))], max_batch=1)[0]
+    batched = render_requests(
+        pipe, [request("mug", 1, (200, 0, 0)), request("lamp", 7, (0, 200, 0))], max_batch=2
+    )[1]
+    difference = np.abs(alone.frames.astype(int) - batched.frames.astype(int)).max() / 255
+    assert difference <= 1e-3 + 1 / 255  # diffusers' tolerance, plus uint8 rounding
+
+
+def test_missing_model_directory_names_the_setting(tmp_path):
+    with pytest.raises(ConfigError, match=r"ADREEL_MODEL.*does not exist"):
+        load_pipeline(str(tmp_path / "no-such-model"), tmp_path, "cpu")
+
+
+def test_directory_without_model_index_names_the_setting(tmp_path):
+    with pytest.raises(ConfigError, match=r"ADREEL_MODEL.*model_index\.json"):
+        load_pipeline(str(tmp_path), tmp_path, "cpu")
