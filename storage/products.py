@@ -51,3 +51,7 @@ def list_products(
 ) -> list[dict[str, Any]]:
     params = {"merchant_id": merchant_id, "product_ids": product_ids}
     return conn.execute(query("list_products"), params).fetchall()
+
+
+def list_merchant_ids(conn: psycopg.Connection) -> list[str]:
+    return [row["merchant_id"] for row in conn.execute(query("list_merchant_ids"))]

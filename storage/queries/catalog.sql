@@ -29,3 +29,7 @@ SELECT * FROM products
 WHERE merchant_id = %(merchant_id)s
   AND (%(product_ids)s::text[] IS NULL OR product_id = ANY(%(product_ids)s::text[]))
 ORDER BY product_id;
+
+-- name: list_merchant_ids
+-- Every merchant, for commands that act on all of them.
+SELECT merchant_id FROM merchants ORDER BY merchant_id;
