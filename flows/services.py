@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import atexit
 import os
-from dataclasses import dataclass
+from functools import cached_property
 
 from storage.db import Database, open_database
 from storage.migrations import migrate
@@ -16,11 +16,17 @@ from storage.objects import ObjectStore, open_store
 from storage.settings import Settings, get_settings
 
 
-@dataclass(frozen=True)
 class Services:
-    settings: Settings
-    db: Database
-    store: ObjectStore
+    """Settings and the database pool; the object store is opened on first use, so
+    commands that never touch objects (ledger, finance) do not need it configured."""
+
+    def __init__(self, settings: Settings, db: Database) -> None:
+        self.settings = settings
+        self.db = db
+
+    @cached_property
+    def store(self) -> ObjectStore:
+        return open_store(self.settings)
 
 
 _current: Services | None = None
@@ -33,7 +39,7 @@ def services() -> Services:
         settings = get_settings()
         db = open_database(settings)
         atexit.register(db.close)
-        _current = Services(settings, db, open_store(settings))
+        _current = Services(settings, db)
     return _current
 
 
@@ -43,6 +49,7 @@ def preflight(settings: Settings) -> Services:
     from generation.models import resolve_model_source
 
     opened = services()
+    opened.store  # noqa: B018 (opening it checks the bucket or directory)
     resolve_model_source(settings.model, settings.home)
     if settings.broker_url:
         check_broker(settings.broker_url)

@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 from diffusers import DiffusionPipeline
 
+from generation.quiet import quiet_hub_output
 from generation.tiny_model import TINY_MODEL_NAME, ensure_tiny_model
 from storage.errors import ConfigError
 
@@ -54,7 +55,7 @@ def load_pipeline(model: str, home: Path, device: str = "auto") -> DiffusionPipe
     if key in _loaded:
         return _loaded[key]
     source = resolve_model_source(model, home)
-    _quiet_hub_output()
+    quiet_hub_output()
     dtype = torch.bfloat16 if target.type == "cuda" else torch.float32
     log.info("loading model %s on %s (%s)", source, target, dtype)
     try:
@@ -65,13 +66,3 @@ def load_pipeline(model: str, home: Path, device: str = "auto") -> DiffusionPipe
     pipe.set_progress_bar_config(disable=True)
     _loaded[key] = pipe
     return pipe
-
-
-def _quiet_hub_output() -> None:
-    """diffusers and transformers print progress bars per component; we log instead."""
-    import diffusers.utils.logging as diffusers_logging
-    import transformers.utils.logging as transformers_logging
-
-    diffusers_logging.disable_progress_bar()
-    transformers_logging.disable_progress_bar()
-    transformers_logging.set_verbosity_error()

@@ -25,6 +25,8 @@ from diffusers import (
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
 from transformers import T5Config, T5EncoderModel, T5TokenizerFast
 
+from generation.quiet import quiet_hub_output
+
 TINY_MODEL_NAME = "builtin:tiny"
 # Bump when the recipe below changes, so old builds are not reused.
 TINY_MODEL_VERSION = "ltx-tiny-v1"
@@ -46,6 +48,7 @@ def ensure_tiny_model(home: Path) -> Path:
     if (target / "model_index.json").exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
+    quiet_hub_output()
     staging = Path(tempfile.mkdtemp(prefix=".building-", dir=target.parent))
     try:
         build_tiny_pipeline().save_pretrained(staging)

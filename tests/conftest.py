@@ -77,7 +77,10 @@ def database_url(pg_admin_url) -> Iterator[str]:
         migrate(conn)
     yield url
     close_services()
+    # Whatever the suite did, the ledger must still verify (as `adreel ledger verify`).
+    verified = run_adreel("ledger", "verify", "--json", env={"ADREEL_DATABASE_URL": url})
     drop_database(pg_admin_url, url)
+    assert verified.returncode == 0, f"ledger verify failed after the suite: {verified.stdout}"
 
 
 @pytest.fixture(scope="session")

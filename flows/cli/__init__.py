@@ -12,7 +12,7 @@ import warnings
 
 import click
 
-from flows.cli import assets, bench, contract, db, demo, finance, ledger, worker
+from flows.cli import assets, bench, contract, db, demo, finance, ledger, wallet, worker
 from storage.errors import AdreelError
 
 
@@ -30,7 +30,7 @@ def cli(verbose: bool) -> None:
     )
 
 
-for group in (db, demo, worker, assets, contract, ledger, finance, bench):
+for group in (db, demo, worker, assets, contract, ledger, finance, wallet, bench):
     group.register(cli)
 
 

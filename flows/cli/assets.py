@@ -20,6 +20,7 @@ def assets_group() -> None:
 def list_command(merchant: str, as_json: bool) -> None:
     """List a merchant's assets, newest first."""
     svc = services()
+    store = svc.store  # checked up front: a listing is only useful if the files are reachable
     with svc.db.connection() as conn:
         assets = list_assets(conn, merchant)
     if as_json:
@@ -35,7 +36,7 @@ def list_command(merchant: str, as_json: bool) -> None:
                 a["variant"],
                 a["kind"],
                 a["size_bytes"],
-                svc.store.location(a["object_key"]),
+                store.location(a["object_key"]),
             )
             for a in assets
         ],
