@@ -45,7 +45,9 @@ def write_sample_catalog(directory: Path) -> Path:
                     "price": f"{row['price']} {row['currency']}",
                     "brand": row["brand"],
                     "product_category": row["product_category"],
-                    "attributes": {"color": row["color"]},
+                    "color": row["color"],
+                    "availability": "in stock",
+                    "condition": "new",
                 }
             )
         )

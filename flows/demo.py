@@ -13,12 +13,13 @@ from pathlib import Path
 from prefect import flow, task
 
 from catalog.sample import write_sample_catalog
-from flows.ingest import ingest_catalog
+from flows.catalog_upload import upload_catalog
 from flows.planning import plan_renders
 from flows.progress import tracker
 from flows.services import migrate_database, services
 from generation.dispatch import run_render_jobs
 from storage.assets import assets_for_renders
+from storage.products import list_products
 
 
 @task(retries=2, retry_delay_seconds=[2, 5])
@@ -32,14 +33,14 @@ def write_sample(directory: str) -> str:
 
 
 @task
-def ingest(merchant_id: str, catalog_path: str, limit: int | None) -> dict:
-    result = ingest_catalog(services(), merchant_id, Path(catalog_path), limit)
-    return {
-        "product_ids": result.product_ids,
-        "inserted": result.inserted,
-        "updated": result.updated,
-        "unchanged": result.unchanged,
-    }
+def ingest(merchant_id: str, catalog_path: str) -> dict:
+    return upload_catalog(services(), merchant_id, Path(catalog_path)).as_dict()
+
+
+@task
+def choose_products(merchant_id: str, limit: int | None) -> list[str]:
+    with services().db.connection() as conn:
+        return [p["product_id"] for p in list_products(conn, merchant_id)][:limit]
 
 
 @task
@@ -82,10 +83,10 @@ def demo_flow(merchant_id: str = "demo", limit: int | None = None) -> dict:
     migrations = prepare_database()
     # 2. Write the sample catalog and its Pillow-drawn images.
     catalog_path = write_sample(str(services().settings.home / "sample-catalog"))
-    # 3. Ingest: images to the object store, products upserted by merchant + id.
-    ingested = ingest(merchant_id, catalog_path, limit)
-    # 4. Plan one preview render per product, named by its content hash.
-    request_hashes = plan(merchant_id, ingested["product_ids"], "preview")
+    # 3. Upload it: validated, images to the object store, products upserted by id.
+    catalog = ingest(merchant_id, catalog_path)
+    # 4. Plan one preview render per product (the first `limit`), named by content hash.
+    request_hashes = plan(merchant_id, choose_products(merchant_id, limit), "preview")
     # 5. Render, compose and store (Celery workers when a broker is configured).
     renders = render(request_hashes)
     # 6. Summarise what is stored where.
@@ -93,8 +94,8 @@ def demo_flow(merchant_id: str = "demo", limit: int | None = None) -> dict:
     return {
         "merchant_id": merchant_id,
         "migrations_applied": migrations,
-        "catalog": catalog_path,
-        "products": ingested,
+        "catalog_file": catalog_path,
+        "catalog": catalog,
         "renders": renders,
         "assets": assets,
     }

@@ -36,7 +36,7 @@ def progress_bars(enabled: bool) -> Iterator[None]:
             _progress = None
 
 
-def tracker(description: str, total: int) -> Callable[[int], None]:
+def tracker(description: str, total: int | None) -> Callable[[int], None]:
     """A callback that advances a new bar by n; a no-op when bars are off."""
     if _progress is None:
         return lambda n: None

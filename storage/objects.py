@@ -186,3 +186,17 @@ def open_store(settings: Settings) -> ObjectStore:
         store = LocalStore(settings.object_dir)
     store.check()
     return store
+
+
+def put_bytes(
+    store: ObjectStore,
+    key: str,
+    data: bytes,
+    content_type: str,
+    metadata: dict[str, str] | None = None,
+) -> StoredObject:
+    """Store in-memory bytes through the same path as files (atomic locally, checksummed on S3)."""
+    with tempfile.NamedTemporaryFile(prefix="adreel-put-") as handle:
+        handle.write(data)
+        handle.flush()
+        return store.put_file(key, Path(handle.name), content_type, metadata)

@@ -55,3 +55,9 @@ def list_products(
 
 def list_merchant_ids(conn: psycopg.Connection) -> list[str]:
     return [row["merchant_id"] for row in conn.execute(query("list_merchant_ids"))]
+
+
+def merchant_currency(conn: psycopg.Connection, merchant_id: str) -> str:
+    """The currency for prices a feed gives without one (Shopify exports)."""
+    row = conn.execute(query("merchant_currency"), {"merchant_id": merchant_id}).fetchone()
+    return row["default_currency"]

@@ -12,7 +12,19 @@ import warnings
 
 import click
 
-from flows.cli import assets, bench, contract, db, demo, finance, ledger, wallet, worker
+from catalog.errors import CatalogError
+from flows.cli import (
+    assets,
+    bench,
+    catalog,
+    contract,
+    db,
+    demo,
+    finance,
+    ledger,
+    wallet,
+    worker,
+)
 from storage.errors import AdreelError
 
 
@@ -23,14 +35,16 @@ def cli(verbose: bool) -> None:
 
     Settings come from ADREEL_* environment variables (see the README).
     """
+    level = logging.INFO if verbose else logging.WARNING
     logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
+    # Some libraries set their own loggers to INFO; the handler decides what is shown.
+    for handler in logging.root.handlers:
+        handler.setLevel(level)
 
 
-for group in (db, demo, worker, assets, contract, ledger, finance, wallet, bench):
+for group in (db, demo, worker, catalog, assets, contract, ledger, finance, wallet, bench):
     group.register(cli)
 
 
@@ -39,7 +53,7 @@ def main(argv: list[str] | None = None) -> None:
     warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
     try:
         cli.main(args=argv, prog_name="adreel", standalone_mode=False)
-    except AdreelError as exc:
+    except (AdreelError, CatalogError) as exc:
         click.echo(f"adreel: {exc}", err=True)
         sys.exit(1)
     except click.exceptions.Abort:

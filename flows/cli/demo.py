@@ -41,11 +41,16 @@ def demo_command(merchant: str, limit: int | None, as_json: bool) -> None:
             for a in videos
         ],
     )
-    products, renders = summary["products"], summary["renders"]
+    catalog, renders = summary["catalog"], summary["renders"]
+    products = (
+        f"catalog version {catalog['version']} unchanged"
+        if catalog["replayed"]
+        else f"products: {catalog['created']} new, {catalog['updated']} updated, "
+        f"{catalog['unchanged']} unchanged"
+    )
     status(
-        f"products: {products['inserted']} new, {products['updated']} updated, "
-        f"{products['unchanged']} unchanged; renders: {renders['rendered']} new, "
-        f"{renders['reused']} reused; {len(videos)} ads stored"
+        f"{products}; renders: {renders['rendered']} new, {renders['reused']} reused; "
+        f"{len(videos)} ads stored"
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import click
 
 from flows.services import preflight
@@ -29,6 +31,9 @@ def worker_command(concurrency: int, queues: str, loglevel: str) -> None:
     preflight(settings)  # database, object store, model and broker, before taking work
     from generation.celery_app import app
 
+    logging.getLogger().setLevel(loglevel.upper())
+    for handler in logging.getLogger().handlers:  # the worker logs at its own --loglevel
+        handler.setLevel(loglevel.upper())
     # One process per GPU: the solo pool keeps the model in the process that loaded it.
     pool = "solo" if concurrency == 1 else "prefork"
     app.worker_main(

@@ -33,3 +33,7 @@ ORDER BY product_id;
 -- name: list_merchant_ids
 -- Every merchant, for commands that act on all of them.
 SELECT merchant_id FROM merchants ORDER BY merchant_id;
+
+-- name: merchant_currency
+-- A merchant's default currency.
+SELECT default_currency FROM merchants WHERE merchant_id = %(merchant_id)s;

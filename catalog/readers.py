@@ -1,0 +1,355 @@
+"""Feed readers: each turns one file format into chunks of the canonical schema.
+
+A chunk is a pandas DataFrame of strings (None where missing) with the canonical
+columns and ``_row``, the record's row number in the source (the header is row 1, so a
+spreadsheet user finds row 2 on line 2; for XML and JSON Lines, the item's position).
+Files are streamed in chunks; only Shopify exports, whose products span rows, are
+grouped whole.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import json
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import pandas as pd
+
+from catalog.errors import CatalogError
+from catalog.schema import (
+    CANONICAL,
+    META_MARKERS,
+    SHOPIFY_CLASSIC,
+    SHOPIFY_NEW,
+    canonical_header,
+)
+
+FORMATS = ("google", "meta", "shopify", "google_xml", "jsonl", "parquet")
+SAMPLE_BYTES = 64 * 1024
+GOOGLE_NS = "http://base.google.com/ns/1.0"
+ATOM_NS = "http://www.w3.org/2005/Atom"
+
+
+def sniff_encoding(path: Path) -> str:
+    """UTF-8 (with or without BOM), UTF-16 by its BOM, else Windows-1252/Latin-1."""
+    with open(path, "rb") as handle:
+        sample = handle.read(SAMPLE_BYTES)
+    if not sample:
+        raise CatalogError(path, 0, "-", "the file is empty (0 bytes)")
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if b"\x00" in sample:
+        raise CatalogError(path, 0, "-", "this is a binary file, not a text catalog")
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    try:
+        sample.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        if exc.start > len(sample) - 4:  # a character cut by the sample's end
+            return "utf-8"
+    try:
+        sample.decode("cp1252")
+        return "cp1252"
+    except UnicodeDecodeError:
+        return "latin-1"
+
+
+def detect_format(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        return "parquet"
+    if suffix in (".jsonl", ".ndjson"):
+        return "jsonl"
+    encoding = sniff_encoding(path)
+    with open(path, encoding=encoding, errors="replace") as handle:
+        head = handle.read(4096)
+    if head.lstrip().startswith("<"):
+        return "google_xml"
+    if head.lstrip().startswith("{"):
+        return "jsonl"
+    header = _header(path, encoding)
+    names = {name.strip() for name in header}
+    if {"Handle", "URL handle"} & names and "Title" in names:
+        return "shopify"
+    canonical = {canonical_header(name) for name in header}
+    if canonical & META_MARKERS:
+        return "meta"
+    if {"id", "title"} <= canonical:
+        return "google"
+    raise CatalogError(
+        path,
+        1,
+        "header",
+        f"unknown columns {sorted(names)[:8]}; expected a Google/Meta feed (id, title, "
+        "price, link, image_link, …), a Shopify export (Handle or URL handle, Title, "
+        "Variant Price or Price, …), JSON Lines or Parquet",
+    )
+
+
+def _delimiter(path: Path, encoding: str) -> str:
+    with open(path, encoding=encoding, errors="replace", newline="") as handle:
+        first = handle.readline()
+    return "\t" if first.count("\t") >= first.count(",") else ","
+
+
+def _header(path: Path, encoding: str) -> list[str]:
+    with open(path, encoding=encoding, errors="replace", newline="") as handle:
+        return next(csv.reader(handle, delimiter=_delimiter(path, encoding)), [])
+
+
+def read_chunks(
+    path: Path, fmt: str, chunk_rows: int, default_currency: str | None
+) -> Iterator[pd.DataFrame]:
+    if fmt in ("google", "meta"):
+        return _read_delimited(path, chunk_rows)
+    if fmt == "shopify":
+        return _read_shopify(path, chunk_rows, default_currency)
+    if fmt == "google_xml":
+        return _read_xml(path, chunk_rows)
+    if fmt == "jsonl":
+        return _read_jsonl(path, chunk_rows)
+    if fmt == "parquet":
+        return _read_parquet(path, chunk_rows)
+    raise CatalogError(path, 0, "format", f"unknown format {fmt!r}; choose one of {FORMATS}")
+
+
+def _canonical_frame(records: pd.DataFrame, first_row: int) -> pd.DataFrame:
+    frame = records.reindex(columns=CANONICAL)
+    frame = frame.astype(object).where(frame.notna(), None)
+    frame.insert(0, "_row", range(first_row, first_row + len(frame)))
+    return frame
+
+
+def _read_delimited(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    encoding = sniff_encoding(path)
+    header = _header(path, encoding)
+    columns = [canonical_header(name) for name in header]
+    if not ({"id", "title"} <= set(columns)):
+        raise CatalogError(path, 1, "header", f"needs columns id and title; found {header}")
+    try:
+        reader = pd.read_csv(
+            path,
+            sep=_delimiter(path, encoding),
+            dtype=str,
+            keep_default_na=False,
+            encoding=encoding,
+            chunksize=chunk_rows,
+            names=columns,
+            header=0,
+            quoting=csv.QUOTE_MINIMAL,
+            on_bad_lines="error",
+            engine="c",
+        )
+        next_row = 2
+        for chunk in reader:
+            chunk = chunk.loc[:, ~chunk.columns.duplicated()]
+            chunk = chunk.replace("", None)
+            yield _canonical_frame(chunk, next_row)
+            next_row += len(chunk)
+    except UnicodeDecodeError as exc:
+        raise CatalogError(path, 0, "-", f"not valid {encoding} text ({exc.reason})") from None
+    except pd.errors.ParserError as exc:
+        raise CatalogError(path, 0, "-", f"cannot parse as a delimited file: {exc}") from None
+
+
+def _read_shopify(
+    path: Path, chunk_rows: int, default_currency: str | None
+) -> Iterator[pd.DataFrame]:
+    """One product per variant; rows sharing a handle carry its variants and images."""
+    encoding = sniff_encoding(path)
+    rows = pd.read_csv(
+        path, sep=_delimiter(path, encoding), dtype=str, keep_default_na=False, encoding=encoding
+    )
+    rows.columns = [c.strip() for c in rows.columns]
+    names = SHOPIFY_NEW if "URL handle" in rows.columns else SHOPIFY_CLASSIC
+    col = {
+        key: rows[header] if header in rows.columns else pd.Series([""] * len(rows))
+        for key, header in names.items()
+    }
+    options = _shopify_options(rows)
+    products, row_numbers = [], []
+    current: dict | None = None
+    for index in range(len(rows)):
+        handle = col["handle"].iat[index].strip()
+        if not handle:
+            continue
+        if current is None or current["handle"] != handle:
+            current = {
+                "handle": handle,
+                "title": col["title"].iat[index],
+                "body": col["body"].iat[index],
+                "vendor": col["vendor"].iat[index],
+                "category": col["category"].iat[index],
+                "type": col["type"].iat[index],
+                "images": [],
+                "variants": [],
+            }
+        image = col["image"].iat[index].strip()
+        if image and image not in current["images"]:
+            current["images"].append(image)
+        if col["price"].iat[index].strip():
+            current["variants"].append((index, {k: col[k].iat[index] for k in col}, options[index]))
+            if len(current["variants"]) == 1:
+                products.append(current)
+    records = []
+    for product in products:
+        for number, (index, variant, variant_options) in enumerate(product["variants"], 1):
+            records.append(
+                _shopify_record(product, variant, variant_options, number, default_currency)
+            )
+            row_numbers.append(index + 2)
+    frame = _canonical_frame(pd.DataFrame(records, columns=CANONICAL), 2)
+    frame["_row"] = row_numbers
+    for start in range(0, len(frame), chunk_rows):
+        yield frame.iloc[start : start + chunk_rows]
+
+
+def _shopify_options(rows: pd.DataFrame) -> list[dict[str, str]]:
+    lowered = {c.lower(): c for c in rows.columns}
+    found = []
+    for index in range(len(rows)):
+        values = {}
+        for n in (1, 2, 3):
+            name_col, value_col = lowered.get(f"option{n} name"), lowered.get(f"option{n} value")
+            if name_col and value_col and rows[value_col].iat[index].strip():
+                values[rows[name_col].iat[index].strip().lower() or f"option{n}"] = (
+                    rows[value_col].iat[index].strip()
+                )
+        found.append(values)
+    return found
+
+
+def _shopify_record(
+    product: dict, variant: dict, options: dict, number: int, currency: str | None
+) -> dict:
+    price, compare_at = variant["price"].strip(), variant["compare_at"].strip()
+    on_sale = bool(compare_at) and _number(compare_at) > _number(price)
+    suffix = f" {currency}" if currency else ""
+    tracked = variant["inventory_tracker"].strip()
+    quantity = variant["inventory"].strip()
+    in_stock = (
+        not tracked
+        or not quantity
+        or _number(quantity) > 0
+        or variant["inventory_policy"].strip().lower() in ("continue", "true")
+    )
+    images = product["images"]
+    image = variant["variant_image"].strip() or (images[0] if images else None)
+    return {
+        "id": variant["sku"].strip() or f"{product['handle']}-{number}",
+        "title": product["title"] + (" - " + " / ".join(options.values()) if options else ""),
+        "description": product["body"],
+        "image_link": image,
+        "additional_image_link": [i for i in images if i != image] or None,
+        "price": (compare_at if on_sale else price) + suffix,
+        "sale_price": (price + suffix) if on_sale else None,
+        "availability": "in_stock" if in_stock else "out_of_stock",
+        "brand": product["vendor"] or None,
+        "gtin": variant["barcode"].strip() or None,
+        "item_group_id": product["handle"],
+        "google_product_category": product["category"] or None,
+        "product_type": product["type"] or None,
+        "color": options.get("color") or options.get("colour"),
+        "size": options.get("size"),
+        "material": options.get("material"),
+    }
+
+
+def _number(text: str) -> Decimal:
+    """Shopify's plain numbers (prices without currency, stock counts), for comparing."""
+    try:
+        return Decimal(text.replace(",", "").strip() or "0")
+    except InvalidOperation:
+        return Decimal(0)
+
+
+def _read_xml(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    """RSS 2.0 (<item>) and Atom (<entry>) feeds with Google's g: namespace, streamed."""
+    records: list[dict] = []
+    item_number = 0
+    try:
+        for _, element in ET.iterparse(path, events=("end",)):
+            if _local(element.tag) not in ("item", "entry"):
+                continue
+            item_number += 1
+            records.append(_xml_record(element))
+            element.clear()
+            if len(records) == chunk_rows:
+                yield _canonical_frame(pd.DataFrame(records), item_number - len(records) + 1)
+                records = []
+    except ET.ParseError as exc:
+        line, column = exc.position
+        raise CatalogError(
+            path,
+            item_number + 1,
+            "-",
+            f"XML is cut off or malformed at line {line}, column {column}",
+        ) from None
+    if records:
+        yield _canonical_frame(pd.DataFrame(records), item_number - len(records) + 1)
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _xml_record(item: ET.Element) -> dict:
+    record: dict = {}
+    for child in item:
+        name = canonical_header(_local(child.tag))
+        if name == "additional_image_link":
+            record.setdefault(name, []).append((child.text or "").strip())
+        elif name == "shipping":
+            record.setdefault(name, []).append(
+                {_local(part.tag): (part.text or "").strip() for part in child}
+            )
+        elif name == "link" and child.get("href"):  # Atom
+            record.setdefault("link", child.get("href"))
+        elif name in ("summary", "content"):
+            record.setdefault("description", (child.text or "").strip())
+        elif name in CANONICAL and name not in record:
+            record[name] = (child.text or "").strip() or None
+    return record
+
+
+def _read_jsonl(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    records: list[dict] = []
+    row = 0
+    with open(path, encoding=sniff_encoding(path)) as handle:
+        for row, line in enumerate(handle, start=1):
+            if not line.strip():
+                records.append({})
+                continue
+            try:
+                record = json.loads(line, parse_float=str, parse_int=str)
+            except json.JSONDecodeError as exc:
+                raise CatalogError(path, row, "-", f"not valid JSON ({exc.msg})") from None
+            if not isinstance(record, dict):
+                raise CatalogError(path, row, "-", "each line must be a JSON object")
+            records.append({canonical_header(k): v for k, v in record.items()})
+            if len(records) == chunk_rows:
+                yield _canonical_frame(pd.DataFrame(records), row - len(records) + 1)
+                records = []
+    if records:
+        yield _canonical_frame(pd.DataFrame(records), row - len(records) + 1)
+
+
+def _read_parquet(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(path)
+    except Exception as exc:
+        raise CatalogError(path, 0, "-", f"not a Parquet file ({exc})") from None
+    row = 1
+    for batch in parquet.iter_batches(batch_size=chunk_rows):
+        frame = batch.to_pandas()
+        frame.columns = [canonical_header(c) for c in frame.columns]
+        frame = frame.map(lambda v: None if v is None else (v if isinstance(v, list) else str(v)))
+        yield _canonical_frame(frame, row)
+        row += len(frame)

@@ -1,0 +1,157 @@
+-- name: lock_merchant_catalog
+-- Serialise uploads for one merchant: the second waits for the first to commit.
+SELECT pg_advisory_xact_lock(hashtext('catalog:' || %(merchant_id)s));
+
+-- name: latest_upload
+-- The merchant's latest catalog version.
+SELECT * FROM catalog_uploads WHERE merchant_id = %(merchant_id)s
+ORDER BY version DESC LIMIT 1;
+
+-- name: get_upload
+-- One catalog version.
+SELECT * FROM catalog_uploads WHERE merchant_id = %(merchant_id)s AND version = %(version)s;
+
+-- name: create_catalog_staging
+-- Per-session scratch table: every row of the file, accepted or not.
+CREATE TEMP TABLE IF NOT EXISTS catalog_staging (
+    row_number integer, product_id text, title text, description text,
+    description_html text, link text, image_link text, image_key text,
+    additional_image_links jsonb, price numeric, currency text, sale_price numeric,
+    availability text, condition text, brand text, gtin text, mpn text, item_group_id text,
+    product_category text, product_type text, custom_labels jsonb, attributes jsonb,
+    content_hash text, image_status text, accepted boolean
+) ON COMMIT DROP;
+
+-- name: copy_catalog_staging
+-- Bulk load of one chunk (CSV, empty = NULL).
+COPY catalog_staging (row_number, product_id, title, description, description_html, link,
+    image_link, image_key, additional_image_links, price, currency, sale_price, availability,
+    condition, brand, gtin, mpn, item_group_id, product_category, product_type, custom_labels,
+    attributes, content_hash, image_status, accepted)
+FROM STDIN (FORMAT csv);
+
+-- name: analyze_catalog_staging
+-- Temp tables are not analysed automatically; the set-based statements need estimates.
+ANALYZE catalog_staging;
+
+-- name: quarantine_duplicate_ids
+-- An id listed more than once in a file: every row with it is quarantined, none wins.
+WITH duplicated AS (
+    SELECT product_id FROM catalog_staging WHERE product_id IS NOT NULL
+    GROUP BY product_id HAVING count(*) > 1
+), flagged AS (
+    UPDATE catalog_staging s SET accepted = false
+    FROM duplicated d WHERE s.product_id = d.product_id
+    RETURNING s.row_number, s.product_id
+)
+INSERT INTO catalog_quarantine (merchant_id, version, row_number, product_id, rule, field, value)
+SELECT %(merchant_id)s, %(version)s, row_number, product_id, 'duplicate_id', 'id', product_id
+FROM flagged
+ON CONFLICT DO NOTHING
+RETURNING row_number;
+
+-- name: keep_duplicate_rows
+-- Duplicate rows that passed every other check, kept as records for the rejected-rows CSV.
+INSERT INTO catalog_rejected_rows (merchant_id, version, row_number, record)
+SELECT %(merchant_id)s, %(version)s, s.row_number, jsonb_strip_nulls(jsonb_build_object(
+    'id', s.product_id, 'title', s.title, 'description', coalesce(s.description_html, s.description),
+    'link', s.link, 'image_link', s.image_link, 'price', s.price || ' ' || s.currency,
+    'sale_price', s.sale_price || ' ' || s.currency, 'availability', s.availability,
+    'condition', s.condition, 'brand', s.brand, 'gtin', s.gtin, 'mpn', s.mpn,
+    'item_group_id', s.item_group_id, 'google_product_category', s.product_category,
+    'product_type', s.product_type))
+FROM catalog_staging s
+JOIN catalog_quarantine q
+  ON q.merchant_id = %(merchant_id)s AND q.version = %(version)s
+ AND q.row_number = s.row_number AND q.rule = 'duplicate_id'
+ON CONFLICT DO NOTHING;
+
+-- name: upsert_staged_products
+-- Accepted rows in one statement; rows whose content hash is unchanged are left alone.
+WITH written AS (
+    INSERT INTO products AS p (
+        merchant_id, product_id, title, description, description_html, link, image_link,
+        image_key, additional_image_links, price, currency, sale_price, availability,
+        condition, brand, gtin, mpn, item_group_id, product_category, product_type,
+        custom_labels, attributes, content_hash, image_status, catalog_version)
+    SELECT %(merchant_id)s, product_id, title, coalesce(description, ''), description_html,
+        link, image_link, image_key, additional_image_links, price, currency, sale_price,
+        availability, condition, brand, gtin, mpn, item_group_id, product_category,
+        product_type, custom_labels, attributes, content_hash, image_status, %(version)s
+    FROM catalog_staging WHERE accepted
+    ON CONFLICT (merchant_id, product_id) DO UPDATE SET
+        title = excluded.title, description = excluded.description,
+        description_html = excluded.description_html, link = excluded.link,
+        image_link = excluded.image_link,
+        image_key = coalesce(excluded.image_key, p.image_key),
+        additional_image_links = excluded.additional_image_links, price = excluded.price,
+        currency = excluded.currency, sale_price = excluded.sale_price,
+        availability = excluded.availability, condition = excluded.condition,
+        brand = excluded.brand, gtin = excluded.gtin, mpn = excluded.mpn,
+        item_group_id = excluded.item_group_id, product_category = excluded.product_category,
+        product_type = excluded.product_type, custom_labels = excluded.custom_labels,
+        attributes = excluded.attributes, content_hash = excluded.content_hash,
+        image_status = excluded.image_status, catalog_version = excluded.catalog_version,
+        removed_at = NULL, updated_at = now()
+    WHERE p.content_hash IS DISTINCT FROM excluded.content_hash OR p.removed_at IS NOT NULL
+    RETURNING (xmax = 0) AS created
+)
+SELECT count(*) FILTER (WHERE created) AS created,
+       count(*) FILTER (WHERE NOT created) AS updated
+FROM written;
+
+-- name: mark_removed_products
+-- Products the file no longer lists (in any row, good or bad) are marked removed.
+WITH removed AS (
+    UPDATE products p SET removed_at = now(), updated_at = now()
+    WHERE p.merchant_id = %(merchant_id)s AND p.removed_at IS NULL
+      AND NOT EXISTS (SELECT 1 FROM catalog_staging s WHERE s.product_id = p.product_id)
+    RETURNING 1
+)
+SELECT count(*) AS removed FROM removed;
+
+-- name: insert_catalog_upload
+-- The version's record with its counts.
+INSERT INTO catalog_uploads (merchant_id, version, file_name, file_sha256, format, rows_read,
+    accepted, rejected, created, updated, unchanged, removed, rule_counts)
+VALUES (%(merchant_id)s, %(version)s, %(file_name)s, %(file_sha256)s, %(format)s,
+    %(rows_read)s, %(accepted)s, %(rejected)s, %(created)s, %(updated)s, %(unchanged)s,
+    %(removed)s, %(rule_counts)s);
+
+-- name: copy_quarantine
+-- Rejected rows of one chunk.
+COPY catalog_quarantine (merchant_id, version, row_number, product_id, rule, field, value)
+FROM STDIN;
+
+-- name: quarantined_rows
+-- A version's rejected rows, in file order.
+SELECT row_number, product_id, rule, field, value FROM catalog_quarantine
+WHERE merchant_id = %(merchant_id)s AND version = %(version)s
+ORDER BY row_number, rule;
+
+-- name: count_accepted_staging
+-- Rows still accepted after every check, duplicates included.
+SELECT count(*) AS accepted FROM catalog_staging WHERE accepted;
+
+-- name: copy_rejected_rows
+-- Rejected rows of one chunk, as the merchant wrote them.
+COPY catalog_rejected_rows (merchant_id, version, row_number, record) FROM STDIN;
+
+-- name: rejected_rows
+-- A version's rejected rows with every reason, in file order, for the CSV to fix.
+SELECT r.row_number, r.record,
+       string_agg(q.rule || ' (' || q.field || ')', '; ' ORDER BY q.rule) AS errors
+FROM catalog_rejected_rows r
+JOIN catalog_quarantine q USING (merchant_id, version, row_number)
+WHERE r.merchant_id = %(merchant_id)s AND r.version = %(version)s
+GROUP BY r.row_number, r.record
+ORDER BY r.row_number;
+
+-- name: rule_examples
+-- Per rule: how many rows failed it, and the first few.
+SELECT rule, field, count(*) AS rows,
+       (array_agg(jsonb_build_object('row', row_number, 'id', product_id, 'value', value)
+                  ORDER BY row_number))[1:%(examples)s] AS examples
+FROM catalog_quarantine
+WHERE merchant_id = %(merchant_id)s AND version = %(version)s
+GROUP BY rule, field ORDER BY count(*) DESC, rule;
