@@ -8,7 +8,6 @@ CJK titles are stored as given.
 
 from __future__ import annotations
 
-import hashlib
 import html
 import json
 import re
@@ -65,59 +64,81 @@ STORED = [
 
 
 def normalize_chunk(raw: pd.DataFrame, default_currency: str | None) -> pd.DataFrame:
-    """Return the chunk with normalised columns, ``_ok_*`` flags and ``STORED`` columns."""
+    """Return the chunk with normalised columns, ``_ok_*`` flags and ``STORED`` columns.
+
+    Work is per distinct value where values repeat (prices, availability, conditions)
+    and only on present values where most are missing (labels, attributes, GTINs).
+    """
     out = raw.copy()
-    for column in (
-        "id",
-        "title",
-        "link",
-        "image_link",
-        "brand",
-        "mpn",
-        "item_group_id",
-        "google_product_category",
-        "product_type",
-        *CUSTOM_LABELS,
-        *VARIANT_ATTRIBUTES,
-    ):
+    for column in TRIMMED:
         out[column] = _strip(out[column])
     out["product_id"] = out["id"]
-    out["description_html"] = _strip(out["description"])
-    out["description"] = _each(out["description_html"], _plain_text)
-    out["description_html"] = _each(
-        out["description_html"], lambda v: v if v and "<" in v else None
-    )
+    html_text = out["description"]
+    out["description"] = _present(html_text, _plain_text)
+    out["description_html"] = _present(html_text, lambda v: v if "<" in v else None)
     for column in ("id", "title", "price"):  # what the merchant gave, before parsing
         out[f"_given_{column}"] = out[column]
     _prices(out, default_currency)
-    out["availability"] = _each(_strip(out["availability"]), _availability)
-    out["condition"] = _each(_strip(out["condition"]), lambda v: v.lower() if v else None)
-    out["gtin"] = _each(_strip(out["gtin"]), lambda v: re.sub(r"[\s-]", "", v) if v else None)
-    out["_ok_gtin"] = [v is None or gtin_is_valid(v) for v in out["gtin"]]
-    out["additional_image_links"] = _each(out["additional_image_link"], _link_list)
+    out["availability"] = _distinct(out["availability"], _availability)
+    out["condition"] = _distinct(out["condition"], str.lower)
+    out["gtin"] = _present(out["gtin"], lambda v: re.sub(r"[\s-]", "", v) or None)
+    out["_ok_gtin"] = _distinct(out["gtin"], gtin_is_valid, missing=True).astype(bool)
+    out["additional_image_links"] = _present(out["additional_image_link"], _link_list, "[]")
     out["product_category"] = out["google_product_category"]
-    out["custom_labels"] = [
-        json.dumps([v for v in labels if v], ensure_ascii=False)
-        for labels in zip(*(out[c] for c in CUSTOM_LABELS), strict=True)
-    ]
-    out["attributes"] = [
-        json.dumps(
-            {k: v for k, v in zip([*VARIANT_ATTRIBUTES, "shipping"], values, strict=True) if v},
-            ensure_ascii=False,
-        )
-        for values in zip(*(out[c] for c in [*VARIANT_ATTRIBUTES, "shipping"]), strict=True)
-    ]
+    out["custom_labels"] = _json_rows(out, CUSTOM_LABELS, as_list=True)
+    out["attributes"] = _json_rows(out, [*VARIANT_ATTRIBUTES, "shipping"], as_list=False)
     out["content_hash"] = _content_hashes(out)
     return out
 
 
-def _each(column: pd.Series, function) -> pd.Series:
-    """Apply per value, keeping ``None`` as None (pandas' ``map`` may turn it into NaN)."""
-    return pd.Series([function(v) for v in column], index=column.index, dtype=object)
+TRIMMED = (
+    "id",
+    "title",
+    "description",
+    "link",
+    "image_link",
+    "brand",
+    "mpn",
+    "item_group_id",
+    "google_product_category",
+    "product_type",
+    "availability",
+    "condition",
+    "gtin",
+    *CUSTOM_LABELS,
+    *VARIANT_ATTRIBUTES,
+)
 
 
 def _strip(column: pd.Series) -> pd.Series:
-    return _each(column, lambda v: (v.strip() or None) if isinstance(v, str) else None)
+    values = [(v.strip() or None) if v.__class__ is str else None for v in column]
+    return pd.Series(values, index=column.index, dtype=object)
+
+
+def _present(column: pd.Series, function, missing: object = None) -> pd.Series:
+    """Apply to present values only; missing ones become ``missing``."""
+    values = [missing if v is None else function(v) for v in column]
+    return pd.Series(values, index=column.index, dtype=object)
+
+
+def _distinct(column: pd.Series, function, missing: object = None) -> pd.Series:
+    """Apply once per distinct value: feeds repeat prices, availability and conditions."""
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    mapped = [function(v) for v in uniques] + [missing]  # code -1 (missing) takes the last
+    values = [mapped[c] for c in codes]
+    return pd.Series(values, index=column.index, dtype=object)
+
+
+def _json_rows(out: pd.DataFrame, columns: list[str], as_list: bool) -> list[str]:
+    empty = "[]" if as_list else "{}"
+    present = out[columns].notna().any(axis=1).to_numpy()
+    result = [empty] * len(out)
+    rows = out[columns].to_numpy()
+    for i in present.nonzero()[0]:
+        pairs = [(k, v) for k, v in zip(columns, rows[i], strict=True) if v is not None]
+        value = [v for _, v in pairs] if as_list else dict(pairs)
+        result[i] = json.dumps(value, ensure_ascii=False)
+    return result
 
 
 def _plain_text(value: str | None) -> str | None:
@@ -148,12 +169,12 @@ def _link_list(value: object) -> str:
 
 
 def _prices(out: pd.DataFrame, default_currency: str | None) -> None:
-    parsed = [_try_price(v, default_currency) for v in out["price"]]
-    sale = [_try_price(v, default_currency) for v in out["sale_price"]]
-    out["_ok_price"] = [p is None or isinstance(p, tuple) for p in parsed]
-    out["_ok_sale_price"] = [s is None or isinstance(s, tuple) for s in sale]
-    price = [p if isinstance(p, tuple) else None for p in parsed]
-    sale_ok = [s if isinstance(s, tuple) else None for s in sale]
+    parsed = _distinct(out["price"], lambda v: _try_price(v, default_currency))
+    sale = _distinct(out["sale_price"], lambda v: _try_price(v, default_currency))
+    out["_ok_price"] = [p is None or p.__class__ is tuple for p in parsed]
+    out["_ok_sale_price"] = [s is None or s.__class__ is tuple for s in sale]
+    price = [p if p.__class__ is tuple else None for p in parsed]
+    sale_ok = [s if s.__class__ is tuple else None for s in sale]
     out["_ok_price_positive"] = [p is None or p[0] > 0 for p in price]
     out["_ok_sale_not_above_price"] = [
         s is None or p is None or (s[1] == p[1] and Decimal(0) < s[0] <= p[0])
@@ -183,8 +204,8 @@ def gtin_is_valid(gtin: str) -> bool:
 
 
 def _content_hashes(out: pd.DataFrame) -> list[str]:
-    hashed = [c for c in STORED if c not in ("content_hash", "product_id")]
-    return [
-        hashlib.blake2b("\x1f".join(map(str, values)).encode(), digest_size=16).hexdigest()
-        for values in zip(*(out[c] for c in hashed), strict=True)
-    ]
+    """128 bits of pandas' vectorised row hash (two keys): enough to tell a change."""
+    hashed = out[[c for c in STORED if c not in ("content_hash", "product_id")]].astype(str)
+    first = pd.util.hash_pandas_object(hashed, index=False, hash_key="adreel-content-1")
+    second = pd.util.hash_pandas_object(hashed, index=False, hash_key="adreel-content-2")
+    return [f"{a:016x}{b:016x}" for a, b in zip(first, second, strict=True)]

@@ -33,9 +33,14 @@ from storage.catalog_uploads import (
     stage_rows,
 )
 from storage.objects import product_image_key, put_bytes, sha256_file
-from storage.products import ensure_merchant, merchant_currency
+from storage.products import (
+    ensure_merchant,
+    merchant_currency,
+    products_pending_images,
+    set_product_image,
+)
 
-CHUNK_ROWS = 50_000
+CHUNK_ROWS = 100_000
 IMAGE_MODES = ("upload", "defer")
 MAX_QUARANTINED_VALUE = 500
 
@@ -212,3 +217,26 @@ def _shown(value: object) -> str | None:
         return None
     text = value if isinstance(value, str) else str(value)
     return text[:MAX_QUARANTINED_VALUE]
+
+
+def fetch_pending_images(
+    services: Services, merchant_id: str, base_dir: Path, batch: int = 500
+) -> dict[str, int]:
+    """Fetch images deferred at upload (``--images defer``); return ready and failed counts."""
+    counts = {"ready": 0, "failed": 0}
+    while True:
+        with services.db.connection() as conn:
+            pending = products_pending_images(conn, merchant_id, batch)
+        if not pending:
+            return counts
+        fetched = fetch_images([p["image_link"] for p in pending], base_dir)
+        with services.db.connection() as conn, conn.transaction():
+            for product in pending:
+                outcome = fetched[product["image_link"]]
+                if isinstance(outcome, ImageProblem):
+                    set_product_image(conn, merchant_id, product["product_id"], None, str(outcome))
+                    counts["failed"] += 1
+                else:
+                    key = _store_png(services, merchant_id, outcome)
+                    set_product_image(conn, merchant_id, product["product_id"], key, None)
+                    counts["ready"] += 1

@@ -81,6 +81,7 @@ def keep_rejected_rows(
 def apply_upload(conn: psycopg.Connection, merchant_id: str, version: int) -> dict[str, int]:
     """Quarantine duplicate ids, upsert accepted rows, mark unlisted products removed."""
     params = {"merchant_id": merchant_id, "version": version}
+    conn.execute(query("index_catalog_staging"))
     conn.execute(query("analyze_catalog_staging"))
     duplicates = len(conn.execute(query("quarantine_duplicate_ids"), params).fetchall())
     conn.execute(query("keep_duplicate_rows"), params)

@@ -61,3 +61,29 @@ def merchant_currency(conn: psycopg.Connection, merchant_id: str) -> str:
     """The currency for prices a feed gives without one (Shopify exports)."""
     row = conn.execute(query("merchant_currency"), {"merchant_id": merchant_id}).fetchone()
     return row["default_currency"]
+
+
+def products_pending_images(
+    conn: psycopg.Connection, merchant_id: str, limit: int
+) -> list[dict[str, Any]]:
+    params = {"merchant_id": merchant_id, "limit": limit}
+    return conn.execute(query("products_pending_images"), params).fetchall()
+
+
+def set_product_image(
+    conn: psycopg.Connection,
+    merchant_id: str,
+    product_id: str,
+    image_key: str | None,
+    error: str | None,
+) -> None:
+    conn.execute(
+        query("set_product_image"),
+        {
+            "merchant_id": merchant_id,
+            "product_id": product_id,
+            "image_key": image_key,
+            "image_status": "ready" if image_key else "failed",
+            "image_error": error,
+        },
+    )

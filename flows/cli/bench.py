@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import resource
+import sys
 from pathlib import Path
 
 import click
@@ -36,6 +37,9 @@ def bench_command(name: str, as_json: bool, options: tuple[str, ...]) -> None:
     path = BENCH_DIR / f"{name}.py"
     if not path.is_file():
         raise AdreelError(f"no benchmark {name!r}; available: {', '.join(available()) or 'none'}")
+    repo_root = str(BENCH_DIR.parents[1])
+    if repo_root not in sys.path:  # benchmarks import shared helpers from tests.bench
+        sys.path.insert(0, repo_root)
     spec = importlib.util.spec_from_file_location(f"adreel_bench_{name}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -9,7 +9,7 @@ import click
 
 from catalog.readers import FORMATS
 from flows.catalog_report import write_html_report, write_rejected_csv
-from flows.catalog_upload import IMAGE_MODES, upload_catalog
+from flows.catalog_upload import IMAGE_MODES, fetch_pending_images, upload_catalog
 from flows.cli.output import emit_json, emit_table, status
 from flows.progress import progress_bars, tracker
 from flows.services import services
@@ -102,6 +102,28 @@ def report_command(
         )
     else:
         status(f"report: {out}; rejected rows: {rejected_csv} ({len(rejected)} rows)")
+
+
+@catalog_group.command("fetch-images")
+@click.option("--merchant", required=True, help="Merchant id.")
+@click.option(
+    "--base-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("."),
+    show_default=True,
+    help="Where relative image paths are resolved.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def fetch_images_command(merchant: str, base_dir: Path, as_json: bool) -> None:
+    """Fetch product images deferred at upload (`catalog upload --images defer`)."""
+    counts = fetch_pending_images(services(), merchant, base_dir)
+    if as_json:
+        emit_json({"merchant_id": merchant, **counts})
+    else:
+        status(
+            f"{merchant}: {counts['ready']} images ready, {counts['failed']} failed "
+            "(see image_error on those products)"
+        )
 
 
 def register(cli: click.Group) -> None:

@@ -11,9 +11,11 @@ ALTER TABLE products
     ADD COLUMN item_group_id          text,
     ADD COLUMN product_type           text,
     ADD COLUMN custom_labels          jsonb NOT NULL DEFAULT '[]',
-    -- ready: image_key is set; pending: to fetch (--images defer); none: no image link
+    -- ready: image_key is set; pending: to fetch (--images defer); failed: a deferred
+    -- fetch failed (image_error says why); none: no image link
     ADD COLUMN image_status           text NOT NULL DEFAULT 'ready'
-                                      CHECK (image_status IN ('ready', 'pending', 'none')),
+                                      CHECK (image_status IN ('ready', 'pending', 'failed', 'none')),
+    ADD COLUMN image_error            text,
     ADD COLUMN catalog_version        integer,
     -- set when an upload no longer lists the product; cleared when it comes back
     ADD COLUMN removed_at             timestamptz;

@@ -30,6 +30,10 @@ COPY catalog_staging (row_number, product_id, title, description, description_ht
     attributes, content_hash, image_status, accepted)
 FROM STDIN (FORMAT csv);
 
+-- name: index_catalog_staging
+-- After the load: the duplicate and removal checks look rows up by product id.
+CREATE INDEX catalog_staging_product_id ON catalog_staging (product_id);
+
 -- name: analyze_catalog_staging
 -- Temp tables are not analysed automatically; the set-based statements need estimates.
 ANALYZE catalog_staging;

@@ -9,42 +9,28 @@ because the ledger is append-only.
 from __future__ import annotations
 
 import time
-import uuid
 from datetime import date
 from decimal import Decimal
 
 import click
 import psycopg
-from psycopg.conninfo import make_conninfo
 
 from attribution.ledger import Entry, Posting, post_entries
 from flows.progress import progress_bars, tracker
-from storage.db import Database, resolve_database_url
-from storage.migrations import migrate
 from storage.products import ensure_merchant
-from storage.settings import get_settings
+from tests.bench._scratch import scratch_database
 
 
 @click.command()
 @click.option("--charges", default=1_000_000, show_default=True, help="Usage charges to post.")
 @click.option("--batch", default=10_000, show_default=True, help="Charges per posting call.")
 def main(charges: int, batch: int) -> dict:
-    admin_url = resolve_database_url(get_settings())
-    name = f"adreel_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    url = make_conninfo(admin_url, dbname=name)
-    try:
-        with Database(url, max_size=1) as db, db.connection() as conn:
-            migrate(conn)
-            ensure_merchant(conn, "bench", "bench")
-            conn.commit()
-            with progress_bars(enabled=True):
-                seconds = _post_charges(conn, charges, batch)
-                baseline = _copy_baseline(conn, charges)
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_database() as db, db.connection() as conn:
+        ensure_merchant(conn, "bench", "bench")
+        conn.commit()
+        with progress_bars(enabled=True):
+            seconds = _post_charges(conn, charges, batch)
+            baseline = _copy_baseline(conn, charges)
     return {
         "seconds": round(seconds, 3),
         "baseline_seconds": round(baseline, 3),
