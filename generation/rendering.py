@@ -18,7 +18,7 @@ from pathlib import Path
 from babel.numbers import format_currency
 from PIL import Image
 
-from generation.composer import AdCopy, compose_ad
+from generation.composer import AdCopy, ComposedAd, compose_ad
 from generation.engine import RenderedClip, RenderRequest, render_requests
 from generation.models import load_pipeline
 from storage.assets import record_asset
@@ -89,7 +89,7 @@ def _product_image(job: dict, store: ObjectStore) -> Image.Image:
 def _compose_and_store(
     job: dict, clip: RenderedClip, settings: Settings, db: Database, store: ObjectStore
 ) -> None:
-    """Object first, then the asset rows and the job's status in one transaction."""
+    """Compose the ad from its clip and product data, then store it."""
     spec = job["spec"]
     copy = AdCopy(
         title=job["title"],
@@ -107,11 +107,17 @@ def _compose_and_store(
             duration_s=spec["duration_s"],
             clip_fps=spec["clip_fps"],
         )
-        variant = f"{spec['format']}-{job['profile']}"
-        rows = [
-            _store_output(store, settings.s3_prefix, job, variant, path, content_type)
-            for path, content_type in ((ad.video_path, "video/mp4"), (ad.poster_path, "image/jpeg"))
-        ]
+        save_outputs(job, ad, settings.s3_prefix, db, store)
+
+
+def save_outputs(job: dict, ad: ComposedAd, prefix: str, db: Database, store: ObjectStore) -> None:
+    """Objects first, then the asset rows and the job's status in one transaction: a row
+    never points at a missing object, and a failed upload leaves no row."""
+    variant = f"{job['spec']['format']}-{job['profile']}"
+    rows = [
+        _store_output(store, prefix, job, variant, path, content_type)
+        for path, content_type in ((ad.video_path, "video/mp4"), (ad.poster_path, "image/jpeg"))
+    ]
     with db.connection() as conn, conn.transaction():
         for row in rows:
             record_asset(conn, {**row, "width": ad.width, "height": ad.height})
@@ -125,14 +131,25 @@ def _store_output(
     digest = sha256_file(path)
     ext = path.suffix.lstrip(".")
     key = asset_key(prefix, job["merchant_id"], digest, variant, ext)
+    spec = job["spec"]
     if not store.exists(key):
         metadata = {
             "merchant": job["merchant_id"],
+            "campaign": spec.get("campaign_id") or "",
             "product": job["product_id"],
+            "template": spec["template"],
             "profile": job["profile"],
             "model": job["model"],
         }
-        store.put_file(key, path, content_type, metadata)
+        store.put_file(
+            key,
+            path,
+            content_type,
+            metadata,
+            download_name=_download_name(job["product_id"], variant, ext),
+            expires=job["profile"] == "preview",
+            sha256=digest,
+        )
     return {
         "merchant_id": job["merchant_id"],
         "product_id": job["product_id"],
@@ -143,7 +160,15 @@ def _store_output(
         "sha256": digest,
         "size_bytes": path.stat().st_size,
         "content_type": content_type,
+        "campaign_id": spec.get("campaign_id"),
+        "template": spec["template"],
     }
+
+
+def _download_name(product_id: str, variant: str, ext: str) -> str:
+    """A file name a person recognises: the product and the format, safe for any OS."""
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in product_id)[:60]
+    return f"{safe}-{variant}.{ext}"
 
 
 def format_price(amount: Decimal, currency: str, locale: str) -> str:

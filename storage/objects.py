@@ -1,23 +1,33 @@
 """Object stores for finished ads and product images: S3 (boto3) or a local directory.
 
-Both implement ``ObjectStore`` and are tested by one suite. Keys are scoped by
-merchant and addressed by content, so the same bytes are written once.
+Both implement ``ObjectStore`` and run the same test suite. Keys are scoped by merchant
+and addressed by content (``{prefix}/merchants/{merchant}/assets/{sha256}/{variant}.{ext}``),
+so the same bytes are written once; every key segment is checked, so hostile ids can
+never reach outside their merchant's prefix.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
-import shutil
+import re
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
-from storage.errors import ConfigError
+from storage.errors import AdreelError
 from storage.settings import Settings
 
 _CHUNK = 1 << 20
+_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+_DIGEST = re.compile(r"^[0-9a-f]{64}$")
+PREVIEW_TAG = ("adreel-profile", "preview")
+
+
+class StorageError(AdreelError):
+    """An object could not be written or read; the message names the key."""
 
 
 @dataclass(frozen=True)
@@ -28,20 +38,51 @@ class StoredObject:
     content_type: str
 
 
+@dataclass(frozen=True)
+class ObjectInfo:
+    key: str
+    size_bytes: int
+    modified_at: datetime  # timezone-aware UTC
+
+
 class ObjectStore(Protocol):
     def check(self) -> None:
         """Raise ``ConfigError`` naming the setting to fix when the store is unusable."""
 
     def put_file(
-        self, key: str, path: Path, content_type: str, metadata: dict[str, str] | None = None
-    ) -> StoredObject: ...
+        self,
+        key: str,
+        path: Path,
+        content_type: str,
+        metadata: dict[str, str] | None = None,
+        download_name: str | None = None,
+        expires: bool = False,
+        sha256: str | None = None,
+    ) -> StoredObject:
+        """Write ``path`` under ``key``; ``expires`` marks it for the preview lifecycle rule.
+
+        ``sha256``: the file's digest when the caller has it already (content-addressed
+        keys do), so the file is not read an extra time.
+        """
 
     def exists(self, key: str) -> bool: ...
 
     def read(self, key: str) -> bytes: ...
 
+    def download(self, key: str, target: Path) -> None: ...
+
+    def delete(self, key: str) -> None: ...
+
+    def list(self, prefix: str) -> Iterator[ObjectInfo]: ...
+
+    def url(self, key: str, expires_s: int, download_name: str | None = None) -> str:
+        """A link that serves the object: presigned and expiring on S3."""
+
     def location(self, key: str) -> str:
         """Where a person finds the object: a file path or an s3:// URL."""
+
+    def init(self, preview_days: int) -> list[str]:
+        """Create what the store needs; return what was done, in words."""
 
 
 def sha256_file(path: Path) -> str:
@@ -52,130 +93,48 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def safe_segment(value: str, what: str) -> str:
+    """One key segment: letters, digits, ``_ . -``; never ``..``, slashes or control bytes."""
+    if not _SEGMENT.match(value) or ".." in value:
+        raise StorageError(f"{what} {value!r} cannot be part of an object key")
+    return value
+
+
+def merchant_prefix(prefix: str, merchant_id: str) -> str:
+    return f"{prefix}/merchants/{safe_segment(merchant_id, 'merchant id')}/"
+
+
 def asset_key(prefix: str, merchant_id: str, sha256: str, variant: str, ext: str) -> str:
-    return f"{prefix}/merchants/{merchant_id}/assets/{sha256}/{variant}.{ext}"
+    if not _DIGEST.match(sha256):
+        raise StorageError(f"{sha256!r} is not a SHA-256 digest")
+    return (
+        f"{merchant_prefix(prefix, merchant_id)}assets/{sha256}/"
+        f"{safe_segment(variant, 'variant')}.{safe_segment(ext, 'extension')}"
+    )
 
 
 def product_image_key(prefix: str, merchant_id: str, sha256: str, ext: str) -> str:
-    return f"{prefix}/merchants/{merchant_id}/product-images/{sha256}.{ext}"
-
-
-class LocalStore:
-    """Objects as files under one directory; writes are atomic renames."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    def check(self) -> None:
-        try:
-            self.root.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise ConfigError("ADREEL_HOME", f"cannot create {self.root}: {exc.strerror}") from exc
-
-    def _path(self, key: str) -> Path:
-        path = (self.root / key).resolve()
-        if not path.is_relative_to(self.root.resolve()):
-            raise ValueError(f"object key {key!r} escapes the store")
-        return path
-
-    def put_file(
-        self, key: str, path: Path, content_type: str, metadata: dict[str, str] | None = None
-    ) -> StoredObject:
-        target = self._path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, staging = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
-        os.close(fd)
-        shutil.copyfile(path, staging)
-        os.replace(staging, target)
-        return StoredObject(key, target.stat().st_size, sha256_file(target), content_type)
-
-    def exists(self, key: str) -> bool:
-        return self._path(key).is_file()
-
-    def read(self, key: str) -> bytes:
-        return self._path(key).read_bytes()
-
-    def location(self, key: str) -> str:
-        return str(self._path(key))
-
-
-class S3Store:
-    """Objects in an S3 bucket: AWS, MinIO, moto's server or any S3-compatible endpoint."""
-
-    def __init__(
-        self,
-        bucket: str,
-        endpoint_url: str | None = None,
-        region: str = "us-east-1",
-        path_style: bool = False,
-    ) -> None:
-        import boto3
-        from botocore.config import Config
-
-        self.bucket = bucket
-        self.endpoint_url = endpoint_url
-        config = Config(
-            region_name=region,
-            retries={"mode": "standard", "max_attempts": 5},
-            connect_timeout=5,
-            read_timeout=60,
-            s3={"addressing_style": "path" if path_style else "auto"},
-        )
-        self.client = boto3.client("s3", endpoint_url=endpoint_url, config=config)
-
-    def check(self) -> None:
-        from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
-
-        where = self.endpoint_url or "AWS"
-        try:
-            self.client.head_bucket(Bucket=self.bucket)
-        except NoCredentialsError as exc:
-            raise ConfigError(
-                "AWS_ACCESS_KEY_ID", "no S3 credentials found (set AWS_ACCESS_KEY_ID/SECRET)"
-            ) from exc
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            if code in ("404", "NoSuchBucket", "NotFound"):
-                problem = f"bucket {self.bucket!r} does not exist at {where}"
-            else:
-                problem = f"bucket {self.bucket!r} at {where} refused access ({code})"
-            raise ConfigError("ADREEL_S3_BUCKET", problem) from exc
-        except BotoCoreError as exc:
-            raise ConfigError("ADREEL_S3_ENDPOINT_URL", f"cannot reach {where}: {exc}") from exc
-
-    def put_file(
-        self, key: str, path: Path, content_type: str, metadata: dict[str, str] | None = None
-    ) -> StoredObject:
-        extra = {
-            "ContentType": content_type,
-            "ChecksumAlgorithm": "SHA256",
-            "Metadata": metadata or {},
-        }
-        self.client.upload_file(str(path), self.bucket, key, ExtraArgs=extra)
-        return StoredObject(key, path.stat().st_size, sha256_file(path), content_type)
-
-    def exists(self, key: str) -> bool:
-        from botocore.exceptions import ClientError
-
-        try:
-            self.client.head_object(Bucket=self.bucket, Key=key)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-                return False
-            raise
-        return True
-
-    def read(self, key: str) -> bytes:
-        return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
-
-    def location(self, key: str) -> str:
-        return f"s3://{self.bucket}/{key}"
+    if not _DIGEST.match(sha256):
+        raise StorageError(f"{sha256!r} is not a SHA-256 digest")
+    return (
+        f"{merchant_prefix(prefix, merchant_id)}product-images/{sha256}."
+        f"{safe_segment(ext, 'extension')}"
+    )
 
 
 def open_store(settings: Settings) -> ObjectStore:
     """The store the settings name, checked to be usable."""
+    store = build_store(settings)
+    store.check()
+    return store
+
+
+def build_store(settings: Settings) -> ObjectStore:
+    """The store the settings name, unchecked (``adreel storage init`` creates it)."""
     store: ObjectStore
     if settings.s3_bucket:
+        from storage.s3_store import S3Store
+
         store = S3Store(
             settings.s3_bucket,
             endpoint_url=settings.s3_endpoint_url,
@@ -183,8 +142,9 @@ def open_store(settings: Settings) -> ObjectStore:
             path_style=settings.s3_path_style,
         )
     else:
+        from storage.local_store import LocalStore
+
         store = LocalStore(settings.object_dir)
-    store.check()
     return store
 
 

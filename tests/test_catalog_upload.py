@@ -334,12 +334,23 @@ def test_bom_header_is_read(adreel_env, merchant, tmp_path):
 
 def test_deferred_images_are_fetched_later(adreel_env, merchant, tmp_path):
     Image.new("RGB", (8, 8), "red").save(tmp_path / "ok.png")
-    feed = write(tmp_path, "feed.csv", "id,title,price,image_link\n"
-                 "D1,One,1.00 USD,ok.png\nD2,Two,1.00 USD,gone.png\n")
+    feed = write(
+        tmp_path,
+        "feed.csv",
+        "id,title,price,image_link\nD1,One,1.00 USD,ok.png\nD2,Two,1.00 USD,gone.png\n",
+    )
     upload(feed, merchant, images="defer")
     assert {p["image_status"] for p in products(merchant).values()} == {"pending"}
-    result = run_adreel("catalog", "fetch-images", "--merchant", merchant, "--base-dir",
-                        str(tmp_path), "--json", env=adreel_env)
+    result = run_adreel(
+        "catalog",
+        "fetch-images",
+        "--merchant",
+        merchant,
+        "--base-dir",
+        str(tmp_path),
+        "--json",
+        env=adreel_env,
+    )
     assert json.loads(result.stdout) == {"merchant_id": merchant, "ready": 1, "failed": 1}
     stored = products(merchant)
     assert stored["D1"]["image_status"] == "ready" and stored["D1"]["image_key"]

@@ -2,9 +2,10 @@
 -- Record a stored object; the same render and variant recorded again returns the first row.
 WITH inserted AS (
     INSERT INTO assets (merchant_id, product_id, request_hash, variant, kind, object_key,
-                        sha256, size_bytes, content_type, width, height)
+                        sha256, size_bytes, content_type, width, height, campaign_id, template)
     VALUES (%(merchant_id)s, %(product_id)s, %(request_hash)s, %(variant)s, %(kind)s,
-            %(object_key)s, %(sha256)s, %(size_bytes)s, %(content_type)s, %(width)s, %(height)s)
+            %(object_key)s, %(sha256)s, %(size_bytes)s, %(content_type)s, %(width)s, %(height)s,
+            %(campaign_id)s, %(template)s)
     ON CONFLICT (merchant_id, request_hash, variant, kind) DO NOTHING
     RETURNING asset_id
 )
@@ -21,5 +22,29 @@ WHERE request_hash = ANY(%(request_hashes)s::text[])
 ORDER BY product_id, variant, kind;
 
 -- name: list_assets
--- A merchant's assets, newest first.
-SELECT * FROM assets WHERE merchant_id = %(merchant_id)s ORDER BY asset_id DESC;
+-- A merchant's assets, newest first, optionally of one campaign.
+SELECT * FROM assets
+WHERE merchant_id = %(merchant_id)s
+  AND (%(campaign_id)s::text IS NULL OR campaign_id = %(campaign_id)s)
+ORDER BY asset_id DESC;
+
+-- name: find_asset
+-- One asset of one merchant: another merchant's asset is simply not found.
+SELECT * FROM assets WHERE asset_id = %(asset_id)s AND merchant_id = %(merchant_id)s;
+
+-- name: referenced_object_keys
+-- Every object key a row points at (assets and product images), under a prefix.
+SELECT object_key AS key FROM assets WHERE object_key LIKE %(prefix)s || '%%'
+UNION
+SELECT image_key FROM products WHERE image_key LIKE %(prefix)s || '%%';
+
+-- name: assets_under_prefix
+-- Asset rows not yet marked missing that existed before the store was listed.
+SELECT asset_id, merchant_id, object_key FROM assets
+WHERE missing_at IS NULL AND object_key LIKE %(prefix)s || '%%'
+  AND created_at < %(listed_at)s;
+
+-- name: mark_assets_missing
+-- Rows whose object is gone: marked, never deleted.
+UPDATE assets SET missing_at = now()
+WHERE asset_id = ANY(%(asset_ids)s::bigint[]) AND missing_at IS NULL;
