@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,8 +17,9 @@ from storage.objects import PREVIEW_TAG, ObjectInfo, StorageError, StoredObject,
 
 MAX_ATTEMPTS = 5
 # Multipart above 16 MB, 8 parts in flight: large finals upload in parallel.
+MULTIPART_THRESHOLD = 16 * 2**20
 TRANSFER = TransferConfig(
-    multipart_threshold=16 * 2**20, multipart_chunksize=16 * 2**20, max_concurrency=10
+    multipart_threshold=MULTIPART_THRESHOLD, multipart_chunksize=16 * 2**20, max_concurrency=10
 )
 _MISSING = ("404", "NoSuchKey", "NotFound", "NoSuchBucket")
 
@@ -72,11 +74,13 @@ class S3Store:
         expires: bool = False,
         sha256: str | None = None,
     ) -> StoredObject:
-        extra = {
-            "ContentType": content_type,
-            "ChecksumAlgorithm": "SHA256",  # S3 verifies the bytes it received
-            "Metadata": metadata or {},
-        }
+        extra = {"ContentType": content_type, "Metadata": metadata or {}}
+        if sha256 and path.stat().st_size < MULTIPART_THRESHOLD:
+            # The digest we already have: S3 checks the bytes it received against it,
+            # end to end, and the file is not hashed again on the way out.
+            extra["ChecksumSHA256"] = base64.b64encode(bytes.fromhex(sha256)).decode()
+        else:
+            extra["ChecksumAlgorithm"] = "SHA256"  # computed per part; S3 verifies each
         if download_name:
             extra["ContentDisposition"] = f'attachment; filename="{download_name}"'
         if expires:
