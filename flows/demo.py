@@ -20,6 +20,7 @@ from flows.services import migrate_database, services
 from generation.dispatch import run_render_jobs
 from storage.assets import assets_for_renders
 from storage.products import list_products
+from storage.renders import usage_for_renders
 
 
 @task(retries=2, retry_delay_seconds=[2, 5])
@@ -54,6 +55,12 @@ def render(request_hashes: list[str]) -> dict:
     progress = tracker("rendering ads", total=len(request_hashes))
     run = run_render_jobs(request_hashes, svc.settings, svc.db, svc.store, on_progress=progress)
     return {"rendered": run.rendered, "reused": run.reused}
+
+
+@task
+def metered_tokens(request_hashes: list[str]) -> int:
+    with services().db.connection() as conn:
+        return sum(row["tokens"] for row in usage_for_renders(conn, request_hashes))
 
 
 @task
@@ -97,5 +104,6 @@ def demo_flow(merchant_id: str = "demo", limit: int | None = None) -> dict:
         "catalog_file": catalog_path,
         "catalog": catalog,
         "renders": renders,
+        "usage_tokens": metered_tokens(request_hashes),
         "assets": assets,
     }

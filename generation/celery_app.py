@@ -7,6 +7,7 @@ redelivery after a worker crash (``acks_late``) renders only what is not done ye
 from __future__ import annotations
 
 import logging
+import re
 from functools import cache
 
 from celery import Celery
@@ -17,21 +18,29 @@ from storage.objects import ObjectStore, open_store
 from storage.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
-RENDER_QUEUE = "render"
 
 app = Celery("adreel")
 app.conf.update(
     broker_url=get_settings().broker_url or "memory://",
-    task_default_queue=RENDER_QUEUE,
+    task_default_queue="render.default",
     task_acks_late=True,
     task_reject_on_worker_lost=True,
     task_ignore_result=True,
     worker_prefetch_multiplier=1,
+    # A batch that runs away is stopped: soft limit first (the task can clean up), then hard.
+    task_soft_time_limit=get_settings().render_soft_time_limit_s,
+    task_time_limit=get_settings().render_soft_time_limit_s + 120,
     worker_hijack_root_logger=False,
     broker_connection_retry_on_startup=True,
     task_serializer="json",
+    broker_transport_options={"visibility_timeout": get_settings().broker_visibility_timeout_s},
     accept_content=["json"],
 )
+
+
+def render_queue(model: str) -> str:
+    """One queue per model, so a fleet can mix GPU types: ``render.builtin-tiny``."""
+    return "render." + (re.sub(r"[^A-Za-z0-9]+", "-", model).strip("-").lower() or "default")
 
 
 @cache

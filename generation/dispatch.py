@@ -73,15 +73,16 @@ def _run_on_workers(
     db: Database,
     on_progress: Callable[[int], None] | None,
 ) -> None:
-    from generation.celery_app import app, render_batch_task
+    from generation.celery_app import app, render_batch_task, render_queue
 
     # An explicit connection: the broker named by these settings, whatever the app's default.
     with app.connection_for_write(settings.broker_url) as connection:
         _ensure_broker(connection)
         with db.connection() as conn:
             mark_render_jobs(conn, [h for batch in batches for h in batch], "queued")
+        queue = render_queue(settings.model)
         for batch in batches:
-            render_batch_task.apply_async(args=[batch], connection=connection)
+            render_batch_task.apply_async(args=[batch], connection=connection, queue=queue)
     _wait_for_workers([h for batch in batches for h in batch], settings, db, on_progress)
 
 

@@ -20,11 +20,12 @@ from PIL import Image
 
 from generation.composer import AdCopy, ComposedAd, compose_ad
 from generation.engine import RenderedClip, RenderRequest, render_requests
+from generation.metering import tokens_for
 from generation.models import load_pipeline
 from storage.assets import record_asset
 from storage.db import Database
 from storage.objects import ObjectStore, asset_key, sha256_file
-from storage.renders import get_render_jobs, mark_render_jobs
+from storage.renders import get_render_jobs, mark_render_jobs, record_usage
 from storage.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -121,7 +122,25 @@ def save_outputs(job: dict, ad: ComposedAd, prefix: str, db: Database, store: Ob
     with db.connection() as conn, conn.transaction():
         for row in rows:
             record_asset(conn, {**row, "width": ad.width, "height": ad.height})
+        record_usage(conn, usage_row(job))
         mark_render_jobs(conn, [job["request_hash"]], "done")
+
+
+def usage_row(job: dict) -> dict:
+    """What the model generated for this job, metered in tokens (failed renders: none)."""
+    spec = job["spec"]
+    width, height, frames = spec["width"], spec["height"], spec["num_frames"]
+    return {
+        "request_hash": job["request_hash"],
+        "merchant_id": job["merchant_id"],
+        "campaign_id": spec.get("campaign_id"),
+        "model": job["model"],
+        "profile": job["profile"],
+        "width": width,
+        "height": height,
+        "frames": frames,
+        "tokens": tokens_for(width, height, frames),
+    }
 
 
 def _store_output(

@@ -44,3 +44,11 @@ def pending_render_jobs(conn: psycopg.Connection, request_hashes: list[str]) -> 
     rows = conn.execute(query("pending_render_jobs"), {"request_hashes": request_hashes})
     pending = {row["request_hash"] for row in rows}
     return [h for h in request_hashes if h in pending]
+
+
+def record_usage(conn: psycopg.Connection, usage: Mapping[str, Any]) -> None:
+    conn.execute(query("record_usage"), dict(usage))
+
+
+def usage_for_renders(conn: psycopg.Connection, request_hashes: list[str]) -> list[dict]:
+    return conn.execute(query("usage_for_renders"), {"request_hashes": request_hashes}).fetchall()

@@ -38,6 +38,13 @@ class Settings(BaseSettings):
     )
     device: str = Field("auto", description="Torch device: auto, cpu, cuda, cuda:N.")
     render_batch_size: int = Field(4, ge=1, description="Render requests per pipeline call.")
+    render_soft_time_limit_s: int = Field(
+        1500, ge=10, description="A worker stops a render batch after this long (hard: +120 s)."
+    )
+    broker_visibility_timeout_s: int = Field(
+        3600, ge=1, description="Redis broker: a batch whose worker died is redelivered after "
+        "this long (keep it above the render time limit).",
+    )
     render_timeout_s: int = Field(
         1800, ge=1, description="How long a run waits for Celery workers to finish renders."
     )

@@ -15,7 +15,7 @@ from generation.composer import ComposedAd
 from generation.rendering import save_outputs
 from storage.objects import StorageError
 from storage.products import upsert_products
-from storage.renders import get_render_jobs, plan_render_job
+from storage.renders import get_render_jobs, plan_render_job, usage_for_renders
 from storage.s3_store import S3Store
 from tests.conftest import TEST_BUCKET, run_adreel
 from tests.faulty_proxy import DroppingProxy
@@ -53,7 +53,13 @@ def planned_job(merchant: str) -> dict:
                 "product_id": "P1",
                 "model": "builtin:tiny",
                 "profile": "final",
-                "spec": {"format": "9x16", "template": "showcase"},
+                "spec": {
+                    "format": "9x16",
+                    "template": "showcase",
+                    "width": 160,
+                    "height": 288,
+                    "num_frames": 17,
+                },
             },
         )
         return get_render_jobs(conn, [job_hash])[0]
@@ -93,6 +99,7 @@ def test_a_failed_upload_writes_no_row(adreel_env, tmp_path, s3_endpoint):
     assert asset_rows(merchant) == []
     with services().db.connection() as conn:
         assert get_render_jobs(conn, [job["request_hash"]])[0]["status"] == "planned"
+        assert usage_for_renders(conn, [job["request_hash"]]) == []  # no charge for a failure
 
 
 def test_stored_assets_carry_key_layout_and_checksum(stored):
@@ -159,3 +166,16 @@ def test_sweep_marks_rows_whose_object_vanished_and_keeps_them(stored, adreel_en
     assert poster["asset_id"] in applied["missing_asset_ids"]
     after = {r["kind"]: r for r in asset_rows(merchant)}
     assert after["poster"]["missing_at"] is not None and after["video"]["missing_at"] is None
+
+
+def test_a_stored_render_records_its_usage_once(stored, tmp_path):
+    merchant, rows = stored
+    job_hash = rows[0]["request_hash"]
+    with services().db.connection() as conn:
+        job = get_render_jobs(conn, [job_hash])[0]
+    save_outputs(job, composed(tmp_path, merchant), "adreel", services().db, services().store)
+    with services().db.connection() as conn:
+        usage = usage_for_renders(conn, [job_hash])
+    assert len(usage) == 1  # the second save (a redelivery) added nothing
+    assert usage[0]["tokens"] == -(-160 * 288 * 17 // 1024)  # ceil(w*h*frames/1024)
+    assert len(asset_rows(merchant)) == 2

@@ -10,6 +10,7 @@ import json
 import boto3
 import pytest
 
+from generation.metering import tokens_for
 from tests.conftest import TEST_BUCKET, run_adreel
 from tests.media import probe
 
@@ -26,6 +27,7 @@ def test_demo_stores_one_playable_9x16_mp4_per_sample_product(first_run, s3_endp
     assert len(videos) == 20
     assert len({v["product_id"] for v in videos}) == 20
     assert first_run["renders"] == {"rendered": 20, "reused": 0}
+    assert first_run["usage_tokens"] == 20 * tokens_for(96, 160, 9)  # the preview profile
     s3 = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
     for video in videos[:3]:
         path = tmp_path / f"{video['asset_id']}.mp4"
@@ -44,6 +46,7 @@ def test_second_demo_run_reuses_everything(first_run, adreel_env):
     assert again.returncode == 0, again.stderr
     summary = json.loads(again.stdout.strip().splitlines()[-1])
     assert summary["renders"] == {"rendered": 0, "reused": 20}
+    assert summary["usage_tokens"] == first_run["usage_tokens"]  # nothing metered twice
     assert summary["catalog"]["replayed"] is True
     first_ids = sorted(a["asset_id"] for a in first_run["assets"])
     assert sorted(a["asset_id"] for a in summary["assets"]) == first_ids

@@ -6,10 +6,12 @@ import hashlib
 
 import numpy as np
 import pytest
+import torch
 from diffusers import LTXImageToVideoPipeline
 from PIL import Image
 
-from generation.engine import RenderRequest, render_requests
+from generation.adapters import adapter_for, cogvideox, ltx, wan
+from generation.engine import BatchEngine, RenderRequest, render_requests
 from generation.models import load_pipeline
 from generation.tiny_model import TINY_MODEL_NAME, ensure_tiny_model
 from storage.errors import ConfigError
@@ -76,3 +78,61 @@ def test_missing_model_directory_names_the_setting(tmp_path):
 def test_directory_without_model_index_names_the_setting(tmp_path):
     with pytest.raises(ConfigError, match=r"ADREEL_MODEL.*model_index\.json"):
         load_pipeline(str(tmp_path), tmp_path, "cpu")
+
+
+class OutOfMemoryAbove:
+    """Stands in for a GPU that fits at most ``limit`` requests per call (none here)."""
+
+    def __init__(self, pipe, limit: int) -> None:
+        self.pipe, self.limit, self.calls = pipe, limit, []
+        self.device = pipe.device
+
+    def __call__(self, **kwargs):
+        self.calls.append(len(kwargs["prompt"]))
+        if len(kwargs["prompt"]) > self.limit:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory (simulated)")
+        return self.pipe(**kwargs)
+
+
+def test_out_of_memory_halves_the_batch_remembers_it_and_loses_nothing(pipe):
+    gpu = OutOfMemoryAbove(pipe, limit=2)
+    engine = BatchEngine(gpu, max_batch=8, adapter=ltx)
+    requests = [request(f"r{n}", n, (40 * n, 0, 0)) for n in range(5)]
+    clips = engine.render(requests)
+    assert [c.request_hash for c in clips] == [r.request_hash for r in requests]
+    assert gpu.calls == [5, 2, 2, 1]  # 5 fails, halves to 2, then remembers 2
+    assert engine.fitting == {requests[0].bucket_key: 2}
+    alone = render_requests(pipe, [requests[3]], max_batch=1)[0]
+    assert np.abs(alone.frames.astype(int) - clips[3].frames.astype(int)).max() <= 1
+
+
+def test_a_single_request_that_does_not_fit_fails_loudly(pipe):
+    engine = BatchEngine(OutOfMemoryAbove(pipe, limit=0), max_batch=4, adapter=ltx)
+    with pytest.raises(torch.cuda.OutOfMemoryError):
+        engine.render([request("big", 1, (0, 0, 0))])
+
+
+@pytest.mark.parametrize(
+    ("family", "width", "height", "frames", "message"),
+    [
+        (ltx, 100, 160, 9, r"divisible by 32; got 100x160 \(nearest: 96x160\)"),
+        (ltx, 96, 160, 10, r"8k\+1 frames; got 10 \(nearest: 9\)"),
+        (wan, 104, 160, 81, "divisible by 16"),
+        (wan, 96, 160, 80, r"4k\+1 frames"),
+        (cogvideox, 720, 480, 48, r"8k\+1 frames"),
+    ],
+)
+def test_adapters_refuse_shapes_their_model_cannot_take(family, width, height, frames, message):
+    with pytest.raises(ValueError, match=message):
+        family.check_inputs(width, height, frames)
+
+
+def test_every_family_accepts_its_native_shape():
+    ltx.check_inputs(768, 512, 121)
+    wan.check_inputs(832, 480, 81)
+    cogvideox.check_inputs(720, 480, 49)
+
+
+def test_unknown_pipeline_has_no_adapter():
+    with pytest.raises(ValueError, match="no adapter for pipeline object"):
+        adapter_for(object())

@@ -19,9 +19,14 @@ from storage.settings import get_settings
     show_default=True,
     help="Render processes; one per GPU.",
 )
-@click.option("--queues", default="render", show_default=True, help="Queues to consume.")
+@click.option(
+    "--queue",
+    "queues",
+    help="Queues to consume, comma-separated (default: the queue of ADREEL_MODEL, e.g. "
+    "render.builtin-tiny; one queue per model lets a fleet mix GPU types).",
+)
 @click.option("--loglevel", default="INFO", show_default=True)
-def worker_command(concurrency: int, queues: str, loglevel: str) -> None:
+def worker_command(concurrency: int, queues: str | None, loglevel: str) -> None:
     """Consume render batches from ADREEL_BROKER_URL (redis:// or amqp://)."""
     settings = get_settings()
     if not settings.broker_url:
@@ -29,7 +34,9 @@ def worker_command(concurrency: int, queues: str, loglevel: str) -> None:
             "ADREEL_BROKER_URL", "not set: a worker needs a broker, e.g. redis://localhost:6379/0"
         )
     preflight(settings)  # database, object store, model and broker, before taking work
-    from generation.celery_app import app
+    from generation.celery_app import app, render_queue
+
+    queues = queues or render_queue(settings.model)
 
     logging.getLogger().setLevel(loglevel.upper())
     for handler in logging.getLogger().handlers:  # the worker logs at its own --loglevel

@@ -37,3 +37,16 @@ ORDER BY product_id;
 -- The jobs among a set that still need rendering.
 SELECT request_hash FROM render_jobs
 WHERE request_hash = ANY(%(request_hashes)s::text[]) AND status <> 'done';
+
+-- name: record_usage
+-- One usage row per successful render; a redelivered render records nothing new.
+INSERT INTO render_usage (request_hash, merchant_id, campaign_id, model, profile, width, height,
+                          frames, tokens)
+VALUES (%(request_hash)s, %(merchant_id)s, %(campaign_id)s, %(model)s, %(profile)s, %(width)s,
+        %(height)s, %(frames)s, %(tokens)s)
+ON CONFLICT (request_hash) DO NOTHING;
+
+-- name: usage_for_renders
+-- Usage rows of a set of renders.
+SELECT * FROM render_usage WHERE request_hash = ANY(%(request_hashes)s::text[])
+ORDER BY request_hash;
