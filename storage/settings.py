@@ -42,7 +42,9 @@ class Settings(BaseSettings):
         1500, ge=10, description="A worker stops a render batch after this long (hard: +120 s)."
     )
     broker_visibility_timeout_s: int = Field(
-        3600, ge=1, description="Redis broker: a batch whose worker died is redelivered after "
+        3600,
+        ge=1,
+        description="Redis broker: a batch whose worker died is redelivered after "
         "this long (keep it above the render time limit).",
     )
     render_timeout_s: int = Field(

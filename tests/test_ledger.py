@@ -88,18 +88,19 @@ def test_unbalanced_entry_is_refused_in_python(conn):
         post(conn, entry)
 
 
+def first_posting(conn, merchant: str) -> tuple[int, int]:
+    row = conn.execute(
+        """SELECT t.txn_id, p.account_id FROM ledger_transactions t JOIN ledger_postings p
+           USING (txn_id) WHERE t.merchant_id = %s LIMIT 1""",
+        (merchant,),
+    ).fetchone()
+    return row["txn_id"], row["account_id"]
+
+
 def test_postgresql_itself_refuses_an_unbalanced_transaction(conn):
     merchant = new_merchant(conn)
     post(conn, charge(merchant, f"{merchant}:ok", "1.00"))
-    txn, account = (
-        conn.execute(
-            """SELECT t.txn_id, p.account_id FROM ledger_transactions t JOIN ledger_postings p
-           USING (txn_id) WHERE t.merchant_id = %s LIMIT 1""",
-            (merchant,),
-        )
-        .fetchone()
-        .values()
-    )
+    txn, account = first_posting(conn, merchant)
     with pytest.raises(psycopg.errors.CheckViolation, match="does not balance"), conn.transaction():
         conn.execute(
             """INSERT INTO ledger_postings (txn_id, account_id, asset, minor_units, side, amount)
@@ -111,15 +112,7 @@ def test_postgresql_itself_refuses_an_unbalanced_transaction(conn):
 def test_postgresql_refuses_fractions_of_a_minor_unit(conn):
     merchant = new_merchant(conn)
     post(conn, charge(merchant, f"{merchant}:ok", "1.00"))
-    txn, account = (
-        conn.execute(
-            """SELECT t.txn_id, p.account_id FROM ledger_transactions t JOIN ledger_postings p
-           USING (txn_id) WHERE t.merchant_id = %s LIMIT 1""",
-            (merchant,),
-        )
-        .fetchone()
-        .values()
-    )
+    txn, account = first_posting(conn, merchant)
     with pytest.raises(psycopg.errors.CheckViolation), conn.transaction():
         conn.execute(
             """INSERT INTO ledger_postings (txn_id, account_id, asset, minor_units, side, amount)

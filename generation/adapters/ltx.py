@@ -6,6 +6,8 @@ of 32 and the frame count 8k+1. Inputs that break these are refused, not rounded
 
 from __future__ import annotations
 
+from generation.adapters.batch_call import batch_kwargs
+
 PIPELINES = ("LTXImageToVideoPipeline",)
 SPATIAL, TEMPORAL = 32, 8
 
@@ -22,18 +24,5 @@ def check_inputs(width: int, height: int, num_frames: int) -> None:
 
 
 def call_kwargs(batch, generators) -> dict:
-    """One pipeline call for a batch that shares width, height, frames, steps and guidance."""
-    first = batch[0]
-    return {
-        "image": [request.image for request in batch],
-        "prompt": [request.prompt for request in batch],
-        "negative_prompt": [request.negative_prompt for request in batch],
-        "generator": generators,
-        "width": first.width,
-        "height": first.height,
-        "num_frames": first.num_frames,
-        "num_inference_steps": first.steps,
-        "guidance_scale": first.guidance,
-        "max_sequence_length": first.max_sequence_length,
-        "output_type": "np",
-    }
+    # The profile's max_sequence_length is used as is (the T5 encoder takes any length).
+    return batch_kwargs(batch, generators, max_text_tokens=batch[0].max_sequence_length)

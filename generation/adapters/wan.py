@@ -6,6 +6,8 @@ the frame count is 4k+1 (81 at 16 fps is its native length).
 
 from __future__ import annotations
 
+from generation.adapters.batch_call import batch_kwargs
+
 PIPELINES = ("WanImageToVideoPipeline",)
 SPATIAL, TEMPORAL = 16, 4
 
@@ -18,17 +20,4 @@ def check_inputs(width: int, height: int, num_frames: int) -> None:
 
 
 def call_kwargs(batch, generators) -> dict:
-    first = batch[0]
-    return {
-        "image": [request.image for request in batch],
-        "prompt": [request.prompt for request in batch],
-        "negative_prompt": [request.negative_prompt for request in batch],
-        "generator": generators,
-        "width": first.width,
-        "height": first.height,
-        "num_frames": first.num_frames,
-        "num_inference_steps": first.steps,
-        "guidance_scale": first.guidance,
-        "max_sequence_length": min(first.max_sequence_length, 512),
-        "output_type": "np",
-    }
+    return batch_kwargs(batch, generators, max_text_tokens=512)
