@@ -43,14 +43,21 @@ def services() -> Services:
     return _current
 
 
-def preflight(settings: Settings) -> Services:
-    """Check every configured part answers, so a bad setting fails in one line up front."""
+def preflight(settings: Settings, load_model: bool = False) -> Services:
+    """Check every configured part answers, so a bad setting fails in one line up front.
+
+    ``load_model``: load the pipeline itself (a worker keeps it for every batch), so a
+    model directory with missing files fails here rather than on the first batch.
+    """
     from generation.dispatch import check_broker
-    from generation.models import resolve_model_source
+    from generation.models import load_pipeline, resolve_model_source
 
     opened = services()
     opened.store  # noqa: B018 (opening it checks the bucket or directory)
-    resolve_model_source(settings.model, settings.home)
+    if load_model:
+        load_pipeline(settings.model, settings.home, settings.device)
+    else:
+        resolve_model_source(settings.model, settings.home)
     if settings.broker_url:
         check_broker(settings.broker_url)
     return opened

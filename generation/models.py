@@ -60,8 +60,9 @@ def load_pipeline(model: str, home: Path, device: str = "auto") -> DiffusionPipe
     log.info("loading model %s on %s (%s)", source, target, dtype)
     try:
         pipe = DiffusionPipeline.from_pretrained(source, dtype=dtype)
-    except (OSError, ValueError) as exc:
-        raise ConfigError("ADREEL_MODEL", f"cannot load {model!r}: {exc}") from exc
+    except (OSError, ValueError, TypeError, AttributeError) as exc:
+        reason = " ".join(str(exc).split())[:300]
+        raise ConfigError("ADREEL_MODEL", f"cannot load {model!r}: {reason}") from exc
     pipe.to(target)
     pipe.set_progress_bar_config(disable=True)
     _loaded[key] = pipe

@@ -16,7 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from babel.numbers import format_currency
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from generation.composer import AdCopy, ComposedAd, compose_ad
 from generation.engine import RenderedClip, RenderRequest, render_requests
@@ -24,7 +24,7 @@ from generation.metering import tokens_for
 from generation.models import load_pipeline
 from storage.assets import record_asset
 from storage.db import Database
-from storage.objects import ObjectStore, asset_key, sha256_file
+from storage.objects import ObjectStore, StorageError, asset_key, sha256_file
 from storage.renders import get_render_jobs, mark_render_jobs, record_usage
 from storage.settings import Settings
 
@@ -50,20 +50,40 @@ def render_batch(
     skipped = [job["request_hash"] for job in jobs if job["status"] == "done"]
     if not pending:
         return BatchResult([], skipped)
+    pipe = _load_or_fail(pending, settings, db)
+    requests, readable = [], []
+    for job in pending:
+        try:
+            requests.append(_to_request(job, store))
+            readable.append(job)
+        except (StorageError, OSError, UnidentifiedImageError) as exc:
+            # One unreadable product image fails its own request, not its batch.
+            _fail(db, [job], f"product image unreadable: {exc}")
+            if on_job_done:
+                on_job_done(1)
     try:
-        pipe = load_pipeline(pending[0]["model"], settings.home, settings.device)
-        requests = [_to_request(job, store) for job in pending]
         clips = render_requests(pipe, requests, max_batch=settings.render_batch_size)
-        for job, clip in zip(pending, clips, strict=True):
+        for job, clip in zip(readable, clips, strict=True):
             _compose_and_store(job, clip, settings, db, store)
             if on_job_done:
                 on_job_done(1)
     except Exception as exc:
-        with db.connection() as conn:
-            hashes = [job["request_hash"] for job in pending]
-            mark_render_jobs(conn, hashes, "failed", f"{type(exc).__name__}: {exc}")
+        _fail(db, readable, f"{type(exc).__name__}: {exc}")
         raise
-    return BatchResult([job["request_hash"] for job in pending], skipped)
+    return BatchResult([job["request_hash"] for job in readable], skipped)
+
+
+def _load_or_fail(pending: list[dict], settings: Settings, db: Database):
+    try:
+        return load_pipeline(pending[0]["model"], settings.home, settings.device)
+    except Exception as exc:
+        _fail(db, pending, f"{type(exc).__name__}: {exc}")
+        raise
+
+
+def _fail(db: Database, jobs: list[dict], error: str) -> None:
+    with db.connection() as conn:
+        mark_render_jobs(conn, [job["request_hash"] for job in jobs], "failed", error)
 
 
 def _to_request(job: dict, store: ObjectStore) -> RenderRequest:

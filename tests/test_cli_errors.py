@@ -38,3 +38,19 @@ def test_worker_without_a_broker(adreel_env):
 def test_model_path_that_does_not_exist(adreel_env, tmp_path):
     env = {**adreel_env, "ADREEL_MODEL": str(tmp_path / "missing-model")}
     assert_one_line_naming(run_adreel("demo", "--limit", "1", env=env), "ADREEL_MODEL")
+
+
+def test_worker_with_a_model_directory_missing_files(adreel_env, tmp_path):
+    import shutil
+
+    from generation.tiny_model import ensure_tiny_model
+
+    model = tmp_path / "broken-model"
+    shutil.copytree(ensure_tiny_model(tmp_path / "home"), model)
+    shutil.rmtree(model / "transformer")
+    env = {
+        **adreel_env,
+        "ADREEL_MODEL": str(model),
+        "ADREEL_BROKER_URL": "redis://127.0.0.1:6379/13",
+    }
+    assert_one_line_naming(run_adreel("worker", env=env), "ADREEL_MODEL")

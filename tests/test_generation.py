@@ -136,3 +136,32 @@ def test_every_family_accepts_its_native_shape():
 def test_unknown_pipeline_has_no_adapter():
     with pytest.raises(ValueError, match="no adapter for pipeline object"):
         adapter_for(object())
+
+
+def test_an_unreadable_product_image_fails_only_its_own_request(adreel_env, tmp_path):
+    from catalog.sample import write_sample_catalog
+    from flows.catalog_upload import upload_catalog
+    from flows.planning import plan_renders
+    from flows.services import services
+    from generation.dispatch import RenderFailed, run_render_jobs
+    from storage.products import list_products
+    from storage.renders import get_render_jobs
+    from tests.ledger_helpers import new_merchant
+
+    svc = services()
+    with svc.db.connection() as conn:
+        merchant = new_merchant(conn, "img")
+    upload_catalog(svc, merchant, write_sample_catalog(tmp_path))
+    with svc.db.connection() as conn:
+        chosen = list_products(conn, merchant)[:3]
+    svc.store.delete(chosen[1]["image_key"])
+    hashes = plan_renders(svc, merchant, [p["product_id"] for p in chosen], "preview")
+    with pytest.raises(RenderFailed, match=r"1 of 3 renders failed.*product image unreadable"):
+        run_render_jobs(hashes, svc.settings, svc.db, svc.store)
+    with svc.db.connection() as conn:
+        status = {j["product_id"]: j["status"] for j in get_render_jobs(conn, hashes)}
+    assert status == {
+        chosen[0]["product_id"]: "done",
+        chosen[1]["product_id"]: "failed",
+        chosen[2]["product_id"]: "done",
+    }

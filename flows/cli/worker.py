@@ -33,7 +33,8 @@ def worker_command(concurrency: int, queues: str | None, loglevel: str) -> None:
         raise ConfigError(
             "ADREEL_BROKER_URL", "not set: a worker needs a broker, e.g. redis://localhost:6379/0"
         )
-    preflight(settings)  # database, object store, model and broker, before taking work
+    # Database, object store, broker and the model itself, loaded once for every batch.
+    preflight(settings, load_model=True)
     from generation.celery_app import app, render_queue
 
     queues = queues or render_queue(settings.model)
