@@ -38,9 +38,13 @@ app.conf.update(
 )
 
 
-def render_queue(model: str) -> str:
-    """One queue per model, so a fleet can mix GPU types: ``render.builtin-tiny``."""
-    return "render." + (re.sub(r"[^A-Za-z0-9]+", "-", model).strip("-").lower() or "default")
+def render_queue(settings: Settings) -> str:
+    """ADREEL_RENDER_QUEUE, else one queue per model so a fleet can mix GPU types:
+    ``render.builtin-tiny``."""
+    if settings.render_queue:
+        return settings.render_queue
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", settings.model).strip("-").lower()
+    return f"render.{slug or 'default'}"
 
 
 @cache

@@ -80,7 +80,7 @@ def _run_on_workers(
         _ensure_broker(connection)
         with db.connection() as conn:
             mark_render_jobs(conn, [h for batch in batches for h in batch], "queued")
-        queue = render_queue(settings.model)
+        queue = render_queue(settings)
         for batch in batches:
             render_batch_task.apply_async(args=[batch], connection=connection, queue=queue)
     _wait_for_workers([h for batch in batches for h in batch], settings, db, on_progress)

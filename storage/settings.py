@@ -37,6 +37,11 @@ class Settings(BaseSettings):
         "builtin:tiny", description="Video model: builtin:tiny, a local directory, or a hub id."
     )
     device: str = Field("auto", description="Torch device: auto, cpu, cuda, cuda:N.")
+    render_queue: str | None = Field(
+        None,
+        description="Celery queue for render batches; unset: one per model, "
+        "render.<model> (e.g. render.builtin-tiny).",
+    )
     render_batch_size: int = Field(4, ge=1, description="Render requests per pipeline call.")
     render_soft_time_limit_s: int = Field(
         1500, ge=10, description="A worker stops a render batch after this long (hard: +120 s)."

@@ -109,6 +109,8 @@ def adreel_env(tmp_path_factory, database_url, s3_endpoint) -> dict[str, str]:
         "ADREEL_S3_PATH_STYLE": "true",
         "AWS_ACCESS_KEY_ID": os.environ["AWS_ACCESS_KEY_ID"],
         "AWS_SECRET_ACCESS_KEY": os.environ["AWS_SECRET_ACCESS_KEY"],
+        # A queue of its own: two test sessions on one Redis never take each other's work.
+        "ADREEL_RENDER_QUEUE": f"render.test-{uuid.uuid4().hex[:8]}",
     }
     for name in [n for n in os.environ if n.startswith("ADREEL_") and n not in env]:
         if not name.startswith("ADREEL_TEST_"):
@@ -126,9 +128,6 @@ def db(adreel_env) -> Iterator[Database]:
 @pytest.fixture(scope="session")
 def celery_worker(adreel_env, tmp_path_factory) -> Iterator[Path]:
     """A real `adreel worker` process on Redis; yields the path of its log."""
-    import redis
-
-    redis.Redis.from_url(BROKER_URL).flushdb()
     log_path = tmp_path_factory.mktemp("worker") / "worker.log"
     env = {**os.environ, **adreel_env, "ADREEL_BROKER_URL": BROKER_URL}
     with open(log_path, "w") as log:

@@ -9,8 +9,6 @@ import signal
 import subprocess
 import time
 
-import redis
-
 from flows.services import services
 from tests.conftest import ADREEL, run_adreel
 
@@ -30,7 +28,6 @@ def start_worker(env: dict, log_path) -> subprocess.Popen:
 
 
 def test_a_killed_workers_batch_is_redelivered_and_rendered_once(adreel_env, tmp_path):
-    redis.Redis.from_url(BROKER).flushdb()
     env = {
         **os.environ,
         **adreel_env,

@@ -22,8 +22,8 @@ from storage.settings import get_settings
 @click.option(
     "--queue",
     "queues",
-    help="Queues to consume, comma-separated (default: the queue of ADREEL_MODEL, e.g. "
-    "render.builtin-tiny; one queue per model lets a fleet mix GPU types).",
+    help="Queues to consume, comma-separated (default: ADREEL_RENDER_QUEUE, else the queue "
+    "of ADREEL_MODEL, e.g. render.builtin-tiny; one queue per model lets a fleet mix GPUs).",
 )
 @click.option("--loglevel", default="INFO", show_default=True)
 def worker_command(concurrency: int, queues: str | None, loglevel: str) -> None:
@@ -37,7 +37,7 @@ def worker_command(concurrency: int, queues: str | None, loglevel: str) -> None:
     preflight(settings, load_model=True)
     from generation.celery_app import app, render_queue
 
-    queues = queues or render_queue(settings.model)
+    queues = queues or render_queue(settings)
 
     logging.getLogger().setLevel(loglevel.upper())
     for handler in logging.getLogger().handlers:  # the worker logs at its own --loglevel
