@@ -355,3 +355,30 @@ def test_deferred_images_are_fetched_later(adreel_env, merchant, tmp_path):
     stored = products(merchant)
     assert stored["D1"]["image_status"] == "ready" and stored["D1"]["image_key"]
     assert stored["D2"]["image_status"] == "failed" and "gone.png" in stored["D2"]["image_error"]
+
+
+def test_images_are_fetched_over_http(adreel_env, merchant, tmp_path):
+    import functools
+    import http.server
+    import threading
+
+    Image.new("RGB", (12, 12), "green").save(tmp_path / "pic.png")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        feed = write(
+            tmp_path,
+            "feed.csv",
+            "id,title,price,image_link\n"
+            f"H1,Served,1.00 USD,{base}/pic.png\nH2,Gone,1.00 USD,{base}/gone.png\n",
+        )
+        result = upload(feed, merchant)
+    finally:
+        server.shutdown()
+    assert (result.accepted, result.rejected) == (1, 1)
+    assert [(row, rule) for row, rule, _, _ in quarantine(merchant)] == [(3, "image_fetch")]
+    png = services().store.read(products(merchant)["H1"]["image_key"])
+    assert Image.open(io.BytesIO(png)).size == (12, 12)
