@@ -13,6 +13,8 @@ from functools import cache
 
 import pandas as pd
 
+from catalog.schema import REQUIRED
+
 ID_MANGLED = r"^[0-9](?:\.[0-9]+)?[eE][+-]?[0-9]+$"
 URL = r"^https?://[^\s/$.?#][^\s]*$"
 IMAGE = r"^(?:https?|file)://\S+$|^[^:]+$"
@@ -35,7 +37,7 @@ def rules() -> list[Rule]:
     return [
         *(
             Rule(f"required_{f}", f, "ExpectColumnValuesToNotBeNull", {"column": f"_given_{f}"})
-            for f in ("id", "title", "price")
+            for f in REQUIRED
         ),
         # Unique ids are checked over the whole file in PostgreSQL once every chunk is
         # staged (GE sees one chunk at a time): every row of a repeated id is quarantined.

@@ -19,21 +19,22 @@ from storage.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
+_settings = get_settings()
 app = Celery("adreel")
 app.conf.update(
-    broker_url=get_settings().broker_url or "memory://",
+    broker_url=_settings.broker_url or "memory://",
     task_default_queue="render.default",
     task_acks_late=True,
     task_reject_on_worker_lost=True,
     task_ignore_result=True,
     worker_prefetch_multiplier=1,
     # A batch that runs away is stopped: soft limit first (the task can clean up), then hard.
-    task_soft_time_limit=get_settings().render_soft_time_limit_s,
-    task_time_limit=get_settings().render_soft_time_limit_s + 120,
+    task_soft_time_limit=_settings.render_soft_time_limit_s,
+    task_time_limit=_settings.render_soft_time_limit_s + 120,
     worker_hijack_root_logger=False,
     broker_connection_retry_on_startup=True,
     task_serializer="json",
-    broker_transport_options={"visibility_timeout": get_settings().broker_visibility_timeout_s},
+    broker_transport_options={"visibility_timeout": _settings.broker_visibility_timeout_s},
     accept_content=["json"],
 )
 

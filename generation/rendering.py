@@ -51,10 +51,12 @@ def render_batch(
     if not pending:
         return BatchResult([], skipped)
     pipe = _load_or_fail(pending, settings, db)
-    requests, readable = [], []
+    requests, readable, images = [], [], {}
     for job in pending:
         try:
-            requests.append(_to_request(job, store))
+            # Read once: the same image conditions the clip and goes into the ad.
+            images[job["request_hash"]] = _product_image(job, store)
+            requests.append(_to_request(job, images[job["request_hash"]]))
             readable.append(job)
         except (StorageError, OSError, UnidentifiedImageError) as exc:
             # One unreadable product image fails its own request, not its batch.
@@ -64,7 +66,7 @@ def render_batch(
     try:
         clips = render_requests(pipe, requests, max_batch=settings.render_batch_size)
         for job, clip in zip(readable, clips, strict=True):
-            _compose_and_store(job, clip, settings, db, store)
+            _compose_and_store(job, clip, images[job["request_hash"]], settings, db, store)
             if on_job_done:
                 on_job_done(1)
     except Exception as exc:
@@ -86,11 +88,11 @@ def _fail(db: Database, jobs: list[dict], error: str) -> None:
         mark_render_jobs(conn, [job["request_hash"] for job in jobs], "failed", error)
 
 
-def _to_request(job: dict, store: ObjectStore) -> RenderRequest:
+def _to_request(job: dict, product_image: Image.Image) -> RenderRequest:
     spec = job["spec"]
     return RenderRequest(
         request_hash=job["request_hash"],
-        image=_product_image(job, store).resize((spec["width"], spec["height"])),
+        image=product_image.resize((spec["width"], spec["height"])),
         prompt=spec["prompt"],
         negative_prompt=spec["negative_prompt"],
         seed=spec["seed"],
@@ -108,7 +110,12 @@ def _product_image(job: dict, store: ObjectStore) -> Image.Image:
 
 
 def _compose_and_store(
-    job: dict, clip: RenderedClip, settings: Settings, db: Database, store: ObjectStore
+    job: dict,
+    clip: RenderedClip,
+    product_image: Image.Image,
+    settings: Settings,
+    db: Database,
+    store: ObjectStore,
 ) -> None:
     """Compose the ad from its clip and product data, then store it."""
     spec = job["spec"]
@@ -120,7 +127,7 @@ def _compose_and_store(
     with tempfile.TemporaryDirectory(prefix="adreel-compose-") as scratch:
         ad = compose_ad(
             clip.frames,
-            _product_image(job, store),
+            product_image,
             copy,
             video_path=Path(scratch) / "ad.mp4",
             poster_path=Path(scratch) / "poster.jpg",

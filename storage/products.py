@@ -1,22 +1,12 @@
-"""Merchants and their products: idempotent upserts keyed by merchant + product id."""
+"""Merchants and their products (catalog uploads write products: see catalog_uploads)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-from psycopg.types.json import Jsonb
 
 from storage.queries import query
-
-
-@dataclass(frozen=True)
-class UpsertCounts:
-    inserted: int = 0
-    updated: int = 0
-    unchanged: int = 0
 
 
 def ensure_merchant(
@@ -26,24 +16,6 @@ def ensure_merchant(
         query("upsert_merchant"),
         {"merchant_id": merchant_id, "name": name, "default_currency": default_currency},
     )
-
-
-def upsert_products(
-    conn: psycopg.Connection, merchant_id: str, rows: Iterable[Mapping[str, Any]]
-) -> UpsertCounts:
-    """Write product rows (dicts of the products table's columns) in one transaction."""
-    inserted = updated = unchanged = 0
-    with conn.transaction():
-        for row in rows:
-            params = {**row, "merchant_id": merchant_id, "attributes": Jsonb(row["attributes"])}
-            result = conn.execute(query("upsert_product"), params).fetchone()
-            if result is None:
-                unchanged += 1
-            elif result["inserted"]:
-                inserted += 1
-            else:
-                updated += 1
-    return UpsertCounts(inserted, updated, unchanged)
 
 
 def list_products(

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from decimal import Decimal
 from urllib.parse import urlparse
 
 import boto3
 import pytest
 
+from flows.catalog_upload import upload_catalog
 from flows.services import services
 from generation.composer import ComposedAd
 from generation.rendering import save_outputs
 from storage.objects import StorageError
-from storage.products import upsert_products
 from storage.renders import get_render_jobs, plan_render_job, usage_for_renders
 from storage.s3_store import S3Store
 from tests.conftest import TEST_BUCKET, run_adreel
@@ -22,28 +21,11 @@ from tests.faulty_proxy import DroppingProxy
 from tests.ledger_helpers import new_merchant
 
 
-def planned_job(merchant: str) -> dict:
+def planned_job(merchant: str, tmp_path) -> dict:
+    feed = tmp_path / "feed.csv"
+    feed.write_text("id,title,price\nP1,Mug,9.00 USD\n")
+    upload_catalog(services(), merchant, feed)
     with services().db.connection() as conn:
-        upsert_products(
-            conn,
-            merchant,
-            [
-                {
-                    "product_id": "P1",
-                    "title": "Mug",
-                    "description": "",
-                    "link": None,
-                    "image_link": None,
-                    "image_key": None,
-                    "price": Decimal("9.00"),
-                    "currency": "USD",
-                    "brand": None,
-                    "product_category": None,
-                    "attributes": {},
-                    "content_hash": "h",
-                }
-            ],
-        )
         job_hash = f"{merchant}-job"
         plan_render_job(
             conn,
@@ -83,7 +65,7 @@ def stored(adreel_env, tmp_path):
     """A merchant with a final ad and poster stored through the real write path."""
     with services().db.connection() as conn:
         merchant = new_merchant(conn, "assets")
-    job = planned_job(merchant)
+    job = planned_job(merchant, tmp_path)
     save_outputs(job, composed(tmp_path, merchant), "adreel", services().db, services().store)
     return merchant, asset_rows(merchant)
 
@@ -91,7 +73,7 @@ def stored(adreel_env, tmp_path):
 def test_a_failed_upload_writes_no_row(adreel_env, tmp_path, s3_endpoint):
     with services().db.connection() as conn:
         merchant = new_merchant(conn, "fail")
-    job = planned_job(merchant)
+    job = planned_job(merchant, tmp_path)
     proxy = DroppingProxy(urlparse(s3_endpoint).port, drops=10**6)
     failing = S3Store(TEST_BUCKET, endpoint_url=proxy.url, path_style=True, max_attempts=2)
     with pytest.raises(StorageError, match="failed after 2 attempts"):
