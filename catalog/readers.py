@@ -76,9 +76,10 @@ def detect_format(path: Path) -> str:
     names = {name.strip() for name in header}
     if {"Handle", "URL handle"} & names and "Title" in names:
         return "shopify"
-    canonical = {canonical_header(name) for name in header}
-    if canonical & META_MARKERS:
+    # Meta's own column names, before aliasing (fb_product_category maps to product_type).
+    if {name.strip().lstrip("\ufeff").lower().replace(" ", "_") for name in header} & META_MARKERS:
         return "meta"
+    canonical = {canonical_header(name) for name in header}
     if {"id", "title"} <= canonical:
         return "google"
     raise CatalogError(

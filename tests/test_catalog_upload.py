@@ -382,3 +382,12 @@ def test_images_are_fetched_over_http(adreel_env, merchant, tmp_path):
     assert [(row, rule) for row, rule, _, _ in quarantine(merchant)] == [(3, "image_fetch")]
     png = services().store.read(products(merchant)["H1"]["image_key"])
     assert Image.open(io.BytesIO(png)).size == (12, 12)
+
+
+def test_meta_feed_is_recognised_by_its_category_column_alone(adreel_env, merchant, tmp_path):
+    path = write(
+        tmp_path,
+        "meta.csv",
+        "id,title,price,fb_product_category\nM-9,Scarf,9.00 USD,Clothing & Accessories > Scarves\n",
+    )
+    assert upload(path, merchant).format == "meta"
