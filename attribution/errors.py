@@ -16,7 +16,11 @@ class ClosedPeriodError(LedgerError):
 
 
 class InsufficientTokens(LedgerError):
-    """A wallet cannot cover a render's tokens."""
+    """A wallet cannot cover a render's tokens; ``available`` says what it can."""
+
+    def __init__(self, message: str, available=None) -> None:
+        super().__init__(message)
+        self.available = available
 
 
 class ContractError(AdreelError):

@@ -89,7 +89,8 @@ def hold_tokens(conn: psycopg.Connection, merchant_id: str, hold_key: str, token
         if available < tokens:
             raise InsufficientTokens(
                 f"merchant {merchant_id}: render {hold_key} needs {tokens} tokens, "
-                f"the wallet has {available} available; buy a token pack"
+                f"the wallet has {available} available; buy a token pack",
+                available=available,
             )
         conn.execute(
             query("insert_hold"),
@@ -193,3 +194,8 @@ def _consume_lots(conn: psycopg.Connection, merchant_id: str, tokens: int) -> di
             f"of the {tokens} tokens held"
         )
     return recognised
+
+
+def find_hold(conn: psycopg.Connection, hold_key: str) -> Hold | None:
+    hold = conn.execute(query("get_hold"), {"hold_key": hold_key}).fetchone()
+    return Hold(hold_key, hold["tokens"], hold["status"]) if hold else None

@@ -22,6 +22,12 @@ ACCENT = (255, 196, 0)
 TEXT = (250, 250, 250)
 FPS = 24
 
+# What the composer can make today; campaigns are validated against these.
+TEMPLATES = ("showcase",)
+FORMATS = ("9x16",)
+# The layout keeps text inside TikTok's in-feed safe area, the strictest 9:16 preset.
+PLATFORMS = ("tiktok",)
+
 
 @dataclass(frozen=True)
 class AdCopy:

@@ -16,12 +16,14 @@ from catalog.errors import CatalogError
 from flows.cli import (
     assets,
     bench,
+    campaign,
     catalog,
     contract,
     db,
     demo,
     finance,
     ledger,
+    serve,
     wallet,
     worker,
 )
@@ -44,7 +46,20 @@ def cli(verbose: bool) -> None:
         handler.setLevel(level)
 
 
-for group in (db, demo, worker, catalog, assets, contract, ledger, finance, wallet, bench):
+for group in (
+    db,
+    demo,
+    worker,
+    catalog,
+    campaign,
+    assets,
+    contract,
+    ledger,
+    finance,
+    wallet,
+    bench,
+    serve,
+):
     group.register(cli)
 
 
