@@ -118,6 +118,9 @@ def mark_delivered(conn: psycopg.Connection, campaign_id: str, final_hashes: lis
 
 
 def start_run(conn: psycopg.Connection, campaign_id: str) -> dict:
+    """Record a run; call with the campaign's lock held, so any run still marked
+    running has died and is marked interrupted."""
+    conn.execute(query("interrupt_stale_runs"), {"campaign_id": campaign_id})
     return conn.execute(query("start_campaign_run"), {"campaign_id": campaign_id}).fetchone()
 
 

@@ -37,7 +37,7 @@ CREATE TABLE campaign_runs (
     campaign_id  text NOT NULL REFERENCES campaigns,
     started_at   timestamptz NOT NULL DEFAULT now(),
     finished_at  timestamptz,
-    -- running, awaiting_approval, delivered, failed
+    -- running, awaiting_approval, delivered, failed, interrupted (died mid-run)
     status       text NOT NULL DEFAULT 'running',
     summary      jsonb NOT NULL DEFAULT '{}'
 );

@@ -115,6 +115,11 @@ WHERE campaign_id = %(campaign_id)s AND preview_hash = %(preview_hash)s;
 UPDATE campaign_materials SET delivered_at = coalesce(delivered_at, now())
 WHERE campaign_id = %(campaign_id)s AND final_hash = ANY(%(final_hashes)s::text[]);
 
+-- name: interrupt_stale_runs
+-- Runs still marked running when a new run holds the lock died (crash, SIGKILL).
+UPDATE campaign_runs SET status = 'interrupted', finished_at = now()
+WHERE campaign_id = %(campaign_id)s AND status = 'running';
+
 -- name: start_campaign_run
 INSERT INTO campaign_runs (campaign_id) VALUES (%(campaign_id)s) RETURNING run_id, started_at;
 
