@@ -4,6 +4,7 @@ decisions, finals, delivery and billing, and reruns that add nothing."""
 from __future__ import annotations
 
 import csv
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -212,3 +213,25 @@ def test_the_campaign_budget_caps_renders_in_priority_order(adreel_env, sample_c
     }
     assert rendered == set(order[:2])
     assert open_holds(merchant) == 0
+
+
+def test_a_schedule_is_validated_listed_and_served(adreel_env, sample_catalog, tmp_path):
+    merchant = merchant_with_catalog(adreel_env, sample_catalog, tmp_path, "[raas]", pack=None)
+    campaign = create_campaign(adreel_env, merchant, tmp_path, products={"ids": SAMPLE_IDS[:1]})
+    bad = run_adreel("campaign", "schedule", campaign, "--cron", "0 6 * *", "--tz", "UTC")
+    assert bad.returncode == 1
+    assert bad.stderr.strip() == "adreel: '0 6 * *' is not a cron expression (e.g. '0 6 * * 1')"
+    scheduled = run_adreel(
+        "campaign", "schedule", campaign, "--cron", "0 6 * * 1", "--tz", "Asia/Shanghai"
+    )
+    assert scheduled.returncode == 0, scheduled.stderr
+    listed = {
+        c["campaign_id"]: c for c in cli_json("campaign", "list", env=adreel_env)["campaigns"]
+    }
+    assert listed[campaign]["schedule"] == "0 6 * * 1 (Asia/Shanghai)"
+    next_run = datetime.fromisoformat(listed[campaign]["next_run"])
+    assert (next_run.weekday(), next_run.hour, next_run.utcoffset()) == (0, 6, timedelta(hours=8))
+    served = run_adreel("serve", "--list", env=adreel_env, timeout=120)
+    assert served.returncode == 0, served.stderr
+    assert f"run_campaign/campaign-{campaign}: 0 6 * * 1 (Asia/Shanghai)" in served.stderr
+    assert "ingest-catalog/ingest-catalog: on demand" in served.stderr
