@@ -53,24 +53,22 @@ def set_schedule(
     conn.execute(query("set_campaign_schedule"), params)
 
 
+# The filters select_products takes; any left out matches everything.
+PRODUCT_FILTERS = (
+    "product_ids",
+    "categories",
+    "brands",
+    "price_min",
+    "price_max",
+    "availability",
+    "custom_labels",
+    "changed_since",
+)
+
+
 def select_products(conn: psycopg.Connection, merchant_id: str, filters: Mapping) -> list[dict]:
     """The merchant's live products with an image that match every filter given."""
-    params = {
-        "merchant_id": merchant_id,
-        **{
-            name: filters.get(name)
-            for name in (
-                "product_ids",
-                "categories",
-                "brands",
-                "price_min",
-                "price_max",
-                "availability",
-                "custom_labels",
-                "changed_since",
-            )
-        },
-    }
+    params = {**dict.fromkeys(PRODUCT_FILTERS), **filters, "merchant_id": merchant_id}
     return conn.execute(query("select_campaign_products"), params).fetchall()
 
 
@@ -97,12 +95,13 @@ def decide(
 ) -> list[int]:
     """Record the merchant's decision on previews (all of them when ``asset_ids`` is None);
     return the preview asset ids it applied to."""
-    params = {"campaign_id": campaign_id, "decision": decision, "reason": reason}
-    if asset_ids is None:
-        rows = conn.execute(query("decide_all_materials"), params)
-    else:
-        rows = conn.execute(query("decide_materials"), {**params, "asset_ids": asset_ids})
-    return sorted(row["asset_id"] for row in rows)
+    params = {
+        "campaign_id": campaign_id,
+        "decision": decision,
+        "reason": reason,
+        "asset_ids": asset_ids,
+    }
+    return sorted(row["asset_id"] for row in conn.execute(query("decide_materials"), params))
 
 
 def set_final_hash(

@@ -94,13 +94,8 @@ def plan_previews(campaign_id: str) -> dict:
     campaign, spec = load_campaign(campaign_id)
     merchant_id = campaign["merchant_id"]
     with svc.db.connection() as conn, conn.transaction():
-        filters = spec.products.model_dump()
-        filters["product_ids"] = filters.pop("ids")
-        price = filters.pop("price") or {}
-        filters["price_min"], filters["price_max"] = price.get("min"), price.get("max")
-        if spec.products.changed_only:
-            filters["changed_since"] = rows.last_finished_run_start(conn, campaign_id)
-        products = rows.select_products(conn, merchant_id, filters)
+        since = rows.last_finished_run_start(conn, campaign_id)
+        products = rows.select_products(conn, merchant_id, spec.products.query_params(since))
         materials = materials_in_priority(spec, products)
         hashes = plan_material_renders(
             conn,

@@ -16,13 +16,27 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from babel import Locale, UnknownLocaleError
 from cronsim import CronSim, CronSimError
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from generation.composer import FORMATS, PLATFORMS, TEMPLATES
 from storage.errors import AdreelError
 
 CAMPAIGN_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 DURATIONS_S = (6, 15, 30)
+# What the composer makes, by campaign field: (known values, what one is called).
+COMPOSER_OPTIONS = {
+    "templates": (TEMPLATES, "template"),
+    "formats": (FORMATS, "format"),
+    "platforms": (PLATFORMS, "platform preset"),
+}
 
 
 class CampaignFileError(AdreelError):
@@ -55,6 +69,20 @@ class ProductFilter(_Strict):
     custom_labels: list[str] | None = Field(default=None, min_length=1)
     # only products added or changed since the campaign's last completed run
     changed_only: bool = False
+
+    def query_params(self, changed_since: datetime | None = None) -> dict:
+        """The filters as ``storage.campaigns.select_products`` takes them."""
+        price = self.price or PriceRange()
+        return {
+            "product_ids": self.ids,
+            "categories": self.categories,
+            "brands": self.brands,
+            "price_min": price.min,
+            "price_max": price.max,
+            "availability": self.availability,
+            "custom_labels": self.custom_labels,
+            "changed_since": changed_since if self.changed_only else None,
+        }
 
 
 class Schedule(_Strict):
@@ -93,20 +121,14 @@ class CampaignSpec(_Strict):
             raise ValueError("lists a value twice")
         return values
 
-    @field_validator("templates")
+    @field_validator("templates", "formats", "platforms")
     @classmethod
-    def _known_templates(cls, values: list[str]) -> list[str]:
-        return _known(values, TEMPLATES, "template")
-
-    @field_validator("formats")
-    @classmethod
-    def _known_formats(cls, values: list[str]) -> list[str]:
-        return _known(values, FORMATS, "format")
-
-    @field_validator("platforms")
-    @classmethod
-    def _known_platforms(cls, values: list[str]) -> list[str]:
-        return _known(values, PLATFORMS, "platform preset")
+    def _known_to_composer(cls, values: list[str], info: ValidationInfo) -> list[str]:
+        known, what = COMPOSER_OPTIONS[info.field_name]
+        for value in values:
+            if value not in known:
+                raise ValueError(f"unknown {what} {value!r}; known: {', '.join(sorted(known))}")
+        return values
 
     @field_validator("languages")
     @classmethod
@@ -126,13 +148,6 @@ class CampaignSpec(_Strict):
         if value not in DURATIONS_S:
             raise ValueError(f"duration {value}s; choose one of {', '.join(map(str, DURATIONS_S))}")
         return value
-
-
-def _known(values: list[str], known, what: str) -> list[str]:
-    for value in values:
-        if value not in known:
-            raise ValueError(f"unknown {what} {value!r}; known: {', '.join(sorted(known))}")
-    return values
 
 
 def check_cron(value: str) -> str:

@@ -86,23 +86,14 @@ WHERE m.campaign_id = %(campaign_id)s
 ORDER BY m.priority;
 
 -- name: decide_materials
--- Approve or reject previews by their video asset ids; finals already made stay as they are.
+-- Approve or reject previews by their video asset ids (all of them when none are named);
+-- finals already delivered stay as they are.
 UPDATE campaign_materials m
 SET decision = %(decision)s, reason = %(reason)s, decided_at = now()
 FROM assets a
 WHERE m.campaign_id = %(campaign_id)s
   AND a.request_hash = m.preview_hash AND a.kind = 'video'
-  AND a.asset_id = ANY(%(asset_ids)s::bigint[])
-  AND m.delivered_at IS NULL
-RETURNING a.asset_id;
-
--- name: decide_all_materials
--- Approve or reject every preview rendered and not yet delivered.
-UPDATE campaign_materials m
-SET decision = %(decision)s, reason = %(reason)s, decided_at = now()
-FROM assets a
-WHERE m.campaign_id = %(campaign_id)s
-  AND a.request_hash = m.preview_hash AND a.kind = 'video'
+  AND (%(asset_ids)s::bigint[] IS NULL OR a.asset_id = ANY(%(asset_ids)s::bigint[]))
   AND m.delivered_at IS NULL
 RETURNING a.asset_id;
 
