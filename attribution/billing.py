@@ -13,6 +13,7 @@ from decimal import Decimal
 
 import psycopg
 
+from attribution.commissions import commission_entry
 from attribution.contracts import GmvShareTerms, contract_at
 from attribution.errors import LedgerError
 from attribution.ledger import Entry, Posted, Posting, post
@@ -83,20 +84,5 @@ def post_commission(
     require_whole_minor_units(abs(amount), currency, idempotency_key)
     if amount == 0:
         raise LedgerError(f"{idempotency_key}: a commission of zero posts nothing")
-    if amount > 0:
-        postings = (
-            Posting("receivable", currency, "D", amount),
-            Posting("revenue_gmv_share", currency, "C", amount),
-        )
-        code = "gmv_commission"
-    else:
-        postings = (
-            Posting("commission_clawback", currency, "D", -amount),
-            Posting("receivable", currency, "C", -amount),
-        )
-        code = "gmv_clawback"
-    return post(
-        conn,
-        Entry(idempotency_key, merchant_id, code, effective_date, postings, event=event),
-        late="adjust",
-    )
+    entry = commission_entry(merchant_id, idempotency_key, amount, currency, effective_date, event)
+    return post(conn, entry, late="adjust")
