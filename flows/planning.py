@@ -8,13 +8,15 @@ from dataclasses import dataclass
 import psycopg
 
 from flows.services import Services
+from generation.composer import platforms_for, templates
 from generation.metering import tokens_for
 from generation.profiles import output_size, render_profile
 from generation.requests import NEGATIVE_PROMPT, build_prompt, request_hash, seed_for
 from storage.products import list_products
 from storage.renders import plan_render_job
 
-TEMPLATE_STYLES = {"showcase": "a product showcase video"}
+# How each template's clip is described to the video model.
+TEMPLATE_STYLES = {name: template.style for name, template in templates().items()}
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,7 @@ def plan_material_renders(
     profile_name: str,
     duration_s: float,
     campaign_id: str | None = None,
+    platforms: tuple[str, ...] = ("tiktok",),
 ) -> list[str]:
     """Record one render job per material at a profile; return the hashes in order."""
     profile = render_profile(model, profile_name)
@@ -69,6 +72,8 @@ def plan_material_renders(
         spec = job_spec(
             profile, products[material.product_id], merchant_id, material, duration_s, campaign_id
         )
+        # The layout keeps text clear of every listed platform that takes this format.
+        spec["platforms"] = list(platforms_for(material.ad_format, platforms))
         job_hash = request_hash(model, spec)
         plan_render_job(
             conn,

@@ -12,13 +12,11 @@ import logging
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 
-from babel.numbers import format_currency
 from PIL import Image, UnidentifiedImageError
 
-from generation.composer import AdCopy, ComposedAd, compose_ad
+from generation.composer import AdRequest, BrandKit, ComposedAd, ProductCopy, compose_ad
 from generation.engine import RenderedClip, RenderRequest, render_requests
 from generation.metering import tokens_for
 from generation.models import load_pipeline
@@ -119,22 +117,30 @@ def _compose_and_store(
 ) -> None:
     """Compose the ad from its clip and product data, then store it."""
     spec = job["spec"]
-    copy = AdCopy(
+    product = ProductCopy(
         title=job["title"],
-        price_text=format_price(job["price"], job["currency"], spec.get("locale", "en_US")),
+        price=job["price"],
+        currency=job["currency"],
+        sale_price=job.get("sale_price"),
+        description=job.get("description") or "",
         brand=job["brand"] or "",
+        image=product_image,
+    )
+    request = AdRequest(
+        template=spec["template"],
+        ad_format=spec["format"],
+        products=(product,),
+        duration_s=spec["duration_s"],
+        platforms=tuple(spec.get("platforms", ("tiktok",))),
+        locale=spec.get("locale", "en_US"),
+        brand=BrandKit(name=job["brand"] or ""),
+        preview=job["profile"] == "preview",
+        long_side=max(spec["output_width"], spec["output_height"]),
+        clip_frames=clip.frames,
+        clip_fps=spec["clip_fps"],
     )
     with tempfile.TemporaryDirectory(prefix="adreel-compose-") as scratch:
-        ad = compose_ad(
-            clip.frames,
-            product_image,
-            copy,
-            video_path=Path(scratch) / "ad.mp4",
-            poster_path=Path(scratch) / "poster.jpg",
-            size=(spec["output_width"], spec["output_height"]),
-            duration_s=spec["duration_s"],
-            clip_fps=spec["clip_fps"],
-        )
+        ad = compose_ad(request, Path(scratch))
         save_outputs(job, ad, settings.s3_prefix, db, store)
 
 
@@ -215,7 +221,3 @@ def _download_name(product_id: str, variant: str, ext: str) -> str:
     """A file name a person recognises: the product and the format, safe for any OS."""
     safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in product_id)[:60]
     return f"{safe}-{variant}.{ext}"
-
-
-def format_price(amount: Decimal, currency: str, locale: str) -> str:
-    return format_currency(amount, currency, locale=locale)

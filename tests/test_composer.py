@@ -1,65 +1,222 @@
-"""The composer's output is a platform-ready MP4 with its text inside the safe area."""
+"""The composer's output is a platform-ready MP4: the right codec, size and length, text
+inside the platform's safe area, and an ad even from imperfect inputs."""
 
 from __future__ import annotations
 
+import logging
+import re
+import subprocess
+import wave
+from dataclasses import replace
+from decimal import Decimal
+from pathlib import Path
+
+import imageio_ffmpeg
 import numpy as np
 import pytest
 from PIL import Image
 
-from generation.composer import TEXT_BOXES, AdCopy, compose_ad
+from generation.composer import (
+    PLATFORMS,
+    TEMPLATES,
+    AdRequest,
+    BrandKit,
+    ProductCopy,
+    compose_ad,
+    plan_scene,
+)
+from generation.composer.formats import Box, safe_area
+from generation.composer.frames import ClipBackground, render_frame
 from tests.media import probe, top_level_boxes
 
-# TikTok in-feed at 1080x1920: top 150, bottom 440 and right 150 px carry its interface.
-SAFE = (0, 150, 1080 - 150, 1920 - 440)
+SHOE = ProductCopy(
+    "Aurora Trail Running Shoe",
+    Decimal("80.00"),
+    "USD",
+    sale_price=Decimal("59.99"),
+    description="Waterproof mesh upper. Grippy lugged sole. Weighs only 240 g.",
+    brand="Northpeak",
+    image=Image.new("RGB", (600, 600), "orange"),
+)
+BRAND = BrandKit("Northpeak", primary=(255, 196, 0), secondary=(17, 17, 20))
+
+
+def clip(frames: int = 9) -> np.ndarray:
+    return np.random.default_rng(0).integers(0, 255, (frames, 160, 96, 3), dtype=np.uint8)
+
+
+def request(template="showcase", ad_format="9x16", **changes) -> AdRequest:
+    products = (SHOE,) * (3 if template == "carousel" else 1)
+    platforms = ("tiktok",) if ad_format == "9x16" else ("feed",)
+    fields = {
+        "products": products,
+        "duration_s": 2.0,
+        "platforms": platforms,
+        "brand": BRAND,
+        "long_side": 320,
+        "clip_frames": clip(),
+        "clip_fps": 8,
+        **changes,
+    }
+    return AdRequest(template, ad_format, **fields)
 
 
 @pytest.fixture(scope="module")
-def composed(tmp_path_factory):
-    out = tmp_path_factory.mktemp("ad")
-    frames = np.random.default_rng(0).integers(0, 255, (9, 160, 96, 3), dtype=np.uint8)
-    copy = AdCopy(title="Aurora Trail Running Shoe", price_text="$89.00", brand="Northpeak")
-    return compose_ad(
-        frames,
-        Image.new("RGB", (512, 512), "orange"),
-        copy,
-        out / "ad.mp4",
-        out / "poster.jpg",
-        duration_s=2.0,
-    )
+def full_size(tmp_path_factory):
+    """One ad at the real final size: 1080x1920, 6 seconds."""
+    out = tmp_path_factory.mktemp("full")
+    return compose_ad(request(duration_s=6.0, long_side=None), out)
 
 
-def test_video_is_h264_high_yuv420p_at_9x16(composed):
-    info = probe(composed.video_path)
+def test_final_is_h264_high_yuv420p_1080x1920_and_six_seconds(full_size):
+    info = probe(full_size.video_path)
     assert (info.codec, info.profile, info.pixel_format) == ("h264", "High", "yuv420p")
-    assert (info.width, info.height) == (720, 1280)
-    assert info.duration_s == pytest.approx(2.0, abs=0.1)
+    assert (info.width, info.height) == (1080, 1920)
+    assert info.duration_s == pytest.approx(6.0, abs=1 / 30)
+    assert "30 fps" in _ffmpeg_info(full_size.video_path)
 
 
-def test_video_starts_playing_before_it_is_downloaded(composed):
-    boxes = top_level_boxes(composed.video_path.read_bytes())
+def test_video_starts_playing_before_it_is_downloaded(full_size):
+    boxes = top_level_boxes(full_size.video_path.read_bytes())
     assert boxes.index("moov") < boxes.index("mdat")  # +faststart
 
 
-def test_poster_is_a_jpeg_of_the_ad_size(composed):
-    with Image.open(composed.poster_path) as poster:
-        assert (poster.format, poster.size) == ("JPEG", (720, 1280))
+def test_poster_and_small_thumbnail(full_size):
+    with Image.open(full_size.poster_path) as poster:
+        assert (poster.format, poster.size) == ("JPEG", (1080, 1920))
+    with Image.open(full_size.thumbnail_path) as thumb:
+        assert thumb.format == "JPEG" and max(thumb.size) == 320
 
 
-def test_every_text_box_lies_inside_tiktoks_safe_area():
-    left, top, right, bottom = SAFE
-    for box in TEXT_BOXES:
-        assert left <= box.left and top <= box.top and box.right <= right and box.bottom <= bottom
+@pytest.mark.parametrize("template", TEMPLATES)
+def test_every_template_renders_in_every_format(template, tmp_path):
+    for ad_format, (width, height) in FORMATS_AND_SIZES.items():
+        ad = compose_ad(request(template, ad_format), tmp_path, f"{template}-{ad_format}")
+        info = probe(ad.video_path)
+        assert (info.width, info.height) == (width, height)
+        assert info.duration_s == pytest.approx(2.0, abs=1 / 30)
 
 
-def test_a_two_thousand_character_title_still_renders(tmp_path):
-    frames = np.zeros((9, 160, 96, 3), dtype=np.uint8)
-    copy = AdCopy(title="Extraordinarily " * 125, price_text="$1.00", brand="B")
-    ad = compose_ad(
-        frames,
-        Image.new("RGB", (64, 64)),
-        copy,
-        tmp_path / "a.mp4",
-        tmp_path / "a.jpg",
-        duration_s=0.5,
+FORMATS_AND_SIZES = {"9x16": (180, 320), "1x1": (320, 320), "16x9": (320, 180)}
+
+
+def test_tiktok_safe_area_is_the_one_tiktok_publishes():
+    assert safe_area("9x16", ("tiktok",), (1080, 1920)) == Box(40, 150, 1080 - 150, 1920 - 440)
+
+
+@pytest.mark.parametrize("template", TEMPLATES)
+def test_every_text_layer_lies_inside_its_presets_safe_area(template):
+    without_image = ProductCopy("Shoe", Decimal("10"), "USD", Decimal("5"), "A. B. C.")
+    for platform, formats in PLATFORMS.items():
+        for ad_format in formats:
+            for product in (SHOE, without_image):
+                products = (product,) * (3 if template == "carousel" else 1)
+                chosen = request(template, ad_format, products=products, long_side=None)
+                scene = plan_scene(replace(chosen, platforms=(platform,)))
+                safe = safe_area(ad_format, (platform,), scene.size)
+                texts = [p for p in scene.placed if p.kind == "text"]
+                assert texts, (template, platform, ad_format)
+                for layer in texts:
+                    assert layer.box.inside(safe), (template, platform, ad_format, layer)
+
+
+def test_templates_show_their_slots():
+    slots = {t: {p.slot for p in plan_scene(request(t)).placed} for t in TEMPLATES}
+    assert {"title", "price"} <= slots["showcase"]
+    assert {"old_price", "sale_price", "discount"} <= slots["sale"]
+    assert {"feature"} <= slots["feature"]
+    assert all({"brand", "cta"} <= found for found in slots.values())  # the end card
+    carousel = plan_scene(request("carousel", products=(SHOE,) * 4)).placed
+    assert sum(p.slot == "title" for p in carousel) == 4
+    features = [p for p in plan_scene(request("feature")).placed if p.slot == "feature"]
+    assert len(features) == 3  # three short lines from the description
+
+
+def test_end_card_is_in_brand_colours():
+    scene = plan_scene(request())
+    corner = scene.end_frame[2, 2]
+    assert tuple(corner) == BRAND.primary
+
+
+def test_preview_carries_a_watermark_and_final_does_not():
+    final, preview = plan_scene(request()), plan_scene(request(preview=True))
+    assert final.watermark is None and preview.watermark is not None
+    background = ClipBackground(None, 8, final.size, final.dim, final.background)
+    difference = np.abs(
+        render_frame(final, background, 0.1).astype(int)
+        - render_frame(preview, background, 0.1).astype(int)
     )
-    assert probe(ad.video_path).width == 720
+    rows = np.nonzero(difference.sum(axis=(1, 2)))[0]
+    assert len(rows) and abs((rows.min() + rows.max()) / 2 - final.size[1] / 2) < 20
+
+
+def test_unknown_template_or_format_is_one_line_listing_the_known_ones():
+    with pytest.raises(ValueError, match=r"^unknown template 'promo'; known: showcase, sale"):
+        plan_scene(request("promo"))
+    with pytest.raises(ValueError, match=r"^unknown format '4x5'; known: 9x16, 1x1, 16x9$"):
+        plan_scene(request(ad_format="4x5"))
+    with pytest.raises(ValueError, match="format 16x9 is posted on none of tiktok; it suits: feed"):
+        plan_scene(request(ad_format="16x9", platforms=("tiktok",)))
+    with pytest.raises(ValueError, match="'carousel' takes 3 to 5 products, not 1"):
+        plan_scene(request("carousel", products=(SHOE,)))
+
+
+def test_sale_needs_a_sale_price():
+    full_price = ProductCopy("Shoe", Decimal("10"), "USD")
+    with pytest.raises(ValueError, match="'sale' needs a sale price below the price"):
+        plan_scene(request("sale", products=(full_price,)))
+
+
+def test_missing_image_falls_back_and_the_log_says_why(tmp_path):
+    records = _capture("generation.composer")
+    no_image = ProductCopy("Aurora Trail Running Shoe", Decimal("89"), "USD")
+    ad = compose_ad(request(products=(no_image,)), tmp_path)
+    assert probe(ad.video_path).width == 180
+    assert any("no usable image" in r.getMessage() for r in records)
+    title = next(p for p in plan_scene(request(products=(no_image,))).placed if p.slot == "title")
+    with_image = next(p for p in plan_scene(request()).placed if p.slot == "title")
+    assert title.box != with_image.box  # the layout without an image
+
+
+def test_clip_shorter_than_the_ad_is_looped_or_held(tmp_path):
+    for frames in (1, 2):
+        ad = compose_ad(request(clip_frames=clip(frames), duration_s=2.0), tmp_path, f"c{frames}")
+        assert probe(ad.video_path).duration_s == pytest.approx(2.0, abs=1 / 30)
+
+
+def test_no_clip_at_all_renders_on_the_brand_gradient(tmp_path):
+    ad = compose_ad(request(clip_frames=None), tmp_path)
+    assert probe(ad.video_path).height == 320
+
+
+def test_soundtrack_is_looped_faded_and_encoded_as_aac(tmp_path):
+    music = tmp_path / "music.wav"
+    with wave.open(str(music), "wb") as handle:  # half a second of a 440 Hz tone
+        handle.setparams((1, 2, 22050, 0, "NONE", "not compressed"))
+        tone = (np.sin(np.arange(11025) * 2 * np.pi * 440 / 22050) * 20000).astype("<i2")
+        handle.writeframes(tone.tobytes())
+    ad = compose_ad(request(soundtrack=music), tmp_path)
+    info = _ffmpeg_info(ad.video_path)
+    assert re.search(r"Audio: aac", info), info
+    assert probe(ad.video_path).duration_s == pytest.approx(2.0, abs=0.05)
+    silent = compose_ad(request(), tmp_path, "silent")
+    assert "Audio:" not in _ffmpeg_info(silent.video_path)  # no soundtrack by default
+
+
+def _ffmpeg_info(path: Path) -> str:
+    result = subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(path)],
+        capture_output=True,
+        text=True,
+    )
+    return result.stderr
+
+
+def _capture(name: str) -> list[logging.LogRecord]:
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = logging.getLogger(name)
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    return records

@@ -106,6 +106,7 @@ def plan_previews(campaign_id: str) -> dict:
             "preview",
             spec.duration_s,
             campaign_id,
+            tuple(spec.platforms),
         )
         rows.upsert_materials(
             conn,
@@ -200,6 +201,7 @@ def plan_finals(campaign_id: str) -> list[str]:
             "final",
             spec.duration_s,
             campaign_id,
+            tuple(spec.platforms),
         )
         for material, final_hash in zip(approved, hashes, strict=True):
             rows.set_final_hash(conn, campaign_id, material["preview_hash"], final_hash)

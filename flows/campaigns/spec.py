@@ -26,16 +26,15 @@ from pydantic import (
     model_validator,
 )
 
-from generation.composer import FORMATS, PLATFORMS, TEMPLATES
+from generation.composer import DURATIONS_S, FORMATS, PLATFORM_PRESETS, TEMPLATES, platforms_for
 from storage.errors import AdreelError
 
 CAMPAIGN_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
-DURATIONS_S = (6, 15, 30)
 # What the composer makes, by campaign field: (known values, what one is called).
 COMPOSER_OPTIONS = {
     "templates": (TEMPLATES, "template"),
     "formats": (FORMATS, "format"),
-    "platforms": (PLATFORMS, "platform preset"),
+    "platforms": (PLATFORM_PRESETS, "platform preset"),
 }
 
 
@@ -129,6 +128,16 @@ class CampaignSpec(_Strict):
             if value not in known:
                 raise ValueError(f"unknown {what} {value!r}; known: {', '.join(sorted(known))}")
         return values
+
+    @model_validator(mode="after")
+    def _formats_on_platforms(self) -> CampaignSpec:
+        """Each format must be posted on at least one of the campaign's platforms."""
+        for index, ad_format in enumerate(self.formats):
+            try:
+                platforms_for(ad_format, tuple(self.platforms))
+            except ValueError as exc:
+                raise ValueError(f"formats[{index}]: {exc}") from None
+        return self
 
     @field_validator("languages")
     @classmethod

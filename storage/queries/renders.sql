@@ -7,7 +7,8 @@ RETURNING request_hash;
 
 -- name: get_render_jobs
 -- The jobs named, with the product fields a renderer needs.
-SELECT j.*, p.title, p.price, p.currency, p.image_key, p.brand, p.product_category
+SELECT j.*, p.title, p.price, p.currency, p.image_key, p.brand, p.product_category,
+       p.sale_price, p.description
 FROM render_jobs j
 JOIN products p USING (merchant_id, product_id)
 WHERE j.request_hash = ANY(%(request_hashes)s::text[])

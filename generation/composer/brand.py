@@ -1,0 +1,104 @@
+"""A merchant's brand kit: name, logo, primary and secondary colours, font and call to
+action. Kept as a small YAML file per merchant (``brand.yaml``), paths relative to it:
+
+    name: Northpeak
+    logo: northpeak-logo.png        # optional; without it the end card shows the name
+    primary: "#ffc400"
+    secondary: "#111114"
+    font: fonts/Brand-Bold.ttf      # optional; Noto Sans otherwise
+    call_to_action: {en: Shop now, de: Jetzt kaufen}   # or one string; default: localised
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from PIL import Image
+
+from generation.composer.images import load_image
+
+# "Shop now" in the languages merchants sell in; a brand kit may say it its own way.
+SHOP_NOW = {
+    "en": "Shop now",
+    "de": "Jetzt kaufen",
+    "fr": "Acheter",
+    "es": "Comprar ahora",
+    "it": "Acquista ora",
+    "nl": "Nu kopen",
+    "pt": "Comprar agora",
+    "pl": "Kup teraz",
+    "sv": "Handla nu",
+    "tr": "Hemen al",
+    "ja": "今すぐ購入",
+    "zh": "立即购买",
+    "ko": "지금 구매하기",
+    "ar": "تسوّق الآن",
+    "he": "לקנייה עכשיו",
+}
+_HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
+_FIELDS = {"name", "logo", "primary", "secondary", "font", "call_to_action"}
+
+
+class BrandKitError(ValueError):
+    """A brand kit that cannot be used; the message names the file and field."""
+
+
+@dataclass(frozen=True)
+class BrandKit:
+    name: str = ""
+    primary: tuple[int, int, int] = (255, 196, 0)
+    secondary: tuple[int, int, int] = (17, 17, 20)
+    logo: Image.Image | None = field(default=None, compare=False)
+    font: Path | None = None
+    call_to_action: dict[str, str] | str | None = None
+
+    def cta(self, locale: str) -> str:
+        """The call to action in the ad's language (``de_DE`` falls back to ``de``)."""
+        language = locale.split("_")[0]
+        own = self.call_to_action
+        if isinstance(own, str):
+            return own
+        if own and (locale in own or language in own):
+            return own.get(locale) or own[language]
+        return SHOP_NOW.get(language, SHOP_NOW["en"])
+
+
+def load_brand_kit(path: Path) -> BrandKit:
+    """Read and check a brand kit file; errors name the file and the field."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise BrandKitError(f"{path}: cannot read brand kit: {exc}") from None
+    if not isinstance(raw, dict):
+        raise BrandKitError(f"{path}: expected a mapping of brand kit fields")
+    unknown = set(raw) - _FIELDS
+    if unknown:
+        raise BrandKitError(
+            f"{path}: unknown field {sorted(unknown)[0]!r}; known: {', '.join(sorted(_FIELDS))}"
+        )
+    kit = {"name": str(raw.get("name", ""))}
+    for colour in ("primary", "secondary"):
+        if colour in raw:
+            kit[colour] = parse_colour(raw[colour], f"{path}: {colour}")
+    if "font" in raw:
+        font = path.parent / raw["font"]
+        if not font.is_file():
+            raise BrandKitError(f"{path}: font: no file {font}")
+        kit["font"] = font
+    if "logo" in raw:
+        logo = path.parent / raw["logo"]
+        if not logo.is_file():
+            raise BrandKitError(f"{path}: logo: no file {logo}")
+        kit["logo"] = load_image(logo, what=f"logo {logo}")
+    if "call_to_action" in raw:
+        kit["call_to_action"] = raw["call_to_action"]
+    return BrandKit(**kit)
+
+
+def parse_colour(value, where: str) -> tuple[int, int, int]:
+    if not isinstance(value, str) or not _HEX.match(value):
+        raise BrandKitError(f"{where}: {value!r} is not a colour like '#ffc400'")
+    return tuple(int(value[i : i + 2], 16) for i in (1, 3, 5))
