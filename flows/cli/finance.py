@@ -1,43 +1,221 @@
-"""``adreel finance``: period close (attribution, statements and payouts arrive later)."""
+"""``adreel finance``: import what the outside world reports, close months, report.
+
+From files to a closed month: ``import-interactions``, ``import-orders``,
+``import-refunds`` and ``import-fx`` (any order, any replay), then ``close``,
+``statement``, ``reconcile`` (exit 3 when something does not match) and ``payouts``.
+"""
 
 from __future__ import annotations
 
+import sys
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
 import click
 
-from attribution.periods import close_period, parse_period
-from flows.cli.output import emit_json, status
+from attribution.closing import close_month
+from attribution.feeds import FeedError
+from attribution.imports import import_file
+from attribution.payouts import owed, record_payout, set_contributor
+from attribution.periods import parse_period
+from attribution.reconcile import reconcile
+from attribution.statements import build_statement
+from flows.cli.output import emit_json, emit_table, status
+from flows.finance_reports import write_reconciliation, write_statement
 from flows.services import services
+from storage.errors import AdreelError
 from storage.products import list_merchant_ids
+
+MISMATCH_EXIT = 3
+json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+period_option = click.option("--period", required=True, help="Month, YYYY-MM.")
 
 
 @click.group("finance")
 def finance_group() -> None:
-    """Period close (more finance commands arrive with attribution)."""
+    """Attribution, commissions, statements, reconciliation and payouts."""
+
+
+def _import_command(kind: str, what: str, merchant_option: bool = False):
+    @json_option
+    @click.argument("file", type=click.Path(path_type=Path))
+    def command(file: Path, as_json: bool, merchant: str | None = None) -> None:
+        with services().db.connection() as conn:
+            try:
+                result = import_file(conn, kind, file, merchant)
+            except FeedError as exc:
+                for error in exc.errors[1:]:
+                    status(f"[red]{error}[/red]")
+                raise
+        if as_json:
+            emit_json(result.as_dict())
+            return
+        accrual = result.accrual
+        status(
+            f"{file}: {result.rows} row(s), {result.new} new, {result.rows - result.new} "
+            f"already imported; {accrual.attributed_orders} order(s) attributed, "
+            f"{accrual.accrued_lines} line(s) accrued, {accrual.clawbacks} clawback(s)"
+        )
+        for reason, lines in accrual.waiting.items():
+            status(f"  waiting: {lines} line(s): {reason}")
+
+    command.__doc__ = f"Import {what} from FILE (CSV or JSON Lines); replays change nothing."
+    if merchant_option:
+        command = click.option(
+            "--merchant", help="Merchant of a Shopify orders export (it does not say)."
+        )(command)
+    return finance_group.command(f"import-{kind}")(command)
+
+
+_import_command("interactions", "ad clicks and views")
+_import_command("orders", "order lines (adreel columns or Shopify's orders export)", True)
+_import_command("refunds", "refunds (a quantity or an amount per line)")
+_import_command("fx", "FX rates (date, base, quote, rate)")
 
 
 @finance_group.command("close")
 @click.option("--merchant", help="Merchant id (default: every merchant).")
-@click.option("--period", required=True, help="Month to close, YYYY-MM.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@period_option
+@json_option
 def close_command(merchant: str | None, period: str, as_json: bool) -> None:
-    """Close a month: nothing can be posted into it afterwards."""
+    """Close a month: last accruals, tier true-up, contributor shares, then lock it."""
     month = parse_period(period)
     with services().db.connection() as conn:
         merchants = [merchant] if merchant else list_merchant_ids(conn)
-        closed = close_period(conn, merchants, month)
+        results = [close_month(conn, m, month) for m in merchants]
+    closed = [r.merchant_id for r in results if r.closed_now]
     if as_json:
         emit_json(
             {
                 "period": period,
                 "closed": closed,
                 "already_closed": sorted(set(merchants) - set(closed)),
+                "merchants": [r.as_dict() for r in results],
             }
         )
+        return
+    status(
+        f"{period}: closed for {len(closed)} merchant(s); "
+        f"{len(merchants) - len(closed)} already closed"
+    )
+    for result in results:
+        for currency, amount in result.true_up.items():
+            status(f"  {result.merchant_id}: tier true-up {amount} {currency}")
+
+
+@finance_group.command("statement")
+@click.option("--merchant", required=True)
+@period_option
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Directory for the CSV, JSON and HTML statement.",
+)
+@click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), help="Lock date (default today).")
+@json_option
+def statement_command(merchant: str, period: str, out_dir: Path, as_of, as_json: bool) -> None:
+    """A merchant's statement for a month: charges, commissions, clawbacks, total due."""
+    on = as_of.date() if as_of else date.today()
+    with services().db.connection() as conn:
+        statement = build_statement(conn, merchant, parse_period(period), on)
+    paths = write_statement(statement, out_dir)
+    if as_json:
+        emit_json({**statement.as_dict(), "files": {k: str(p) for k, p in paths.items()}})
+        return
+    rows = [
+        (currency, kind, amount)
+        for currency, kinds in statement.as_dict()["currencies"].items()
+        for kind, amount in kinds.items()
+    ]
+    emit_table(f"statement {merchant} {period}", ["currency", "kind", "amount"], rows)
+    status(f"written: {paths['html']}")
+
+
+@finance_group.command("reconcile")
+@click.option("--merchant", required=True)
+@period_option
+@click.option(
+    "--settlement",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Settlement report: order_id, line_id (optional), amount, currency.",
+)
+@click.option(
+    "--tolerance", default="0.01", show_default=True, help="Largest difference that matches."
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Directory for the CSV and HTML report.",
+)
+@json_option
+def reconcile_command(merchant, period, settlement, tolerance, out_dir, as_json) -> None:
+    """Match a settlement report against attributed lines; exit 3 if anything differs."""
+    try:
+        allowed = Decimal(tolerance)
+    except InvalidOperation:
+        raise AdreelError(f"--tolerance {tolerance!r} is not a decimal amount") from None
+    with services().db.connection() as conn:
+        result = reconcile(conn, merchant, parse_period(period), settlement, allowed)
+    paths = write_reconciliation(result, out_dir)
+    if as_json:
+        emit_json({**result.as_dict(), "files": {k: str(p) for k, p in paths.items()}})
     else:
-        status(
-            f"{period}: closed for {len(closed)} merchant(s); "
-            f"{len(merchants) - len(closed)} already closed"
+        rows = [(o, t["rows"], t["adreel"], t["settlement"]) for o, t in result.totals().items()]
+        emit_table(
+            f"reconciliation {merchant} {period}", ["outcome", "rows", "adreel", "settlement"], rows
         )
+        status(f"written: {paths['html']}")
+    if not result.ok:
+        sys.exit(MISMATCH_EXIT)
+
+
+@finance_group.command("contributor")
+@click.option("--template", required=True, help="Template name, e.g. showcase.")
+@click.option("--contributor", required=True, help="Who made it (payee id).")
+@click.option("--share", required=True, help="Revenue share, e.g. 0.10 for 10%.")
+def contributor_command(template: str, contributor: str, share: str) -> None:
+    """Give a template's contributor a share of the revenue its materials earn."""
+    try:
+        value = Decimal(share)
+    except InvalidOperation:
+        raise AdreelError(f"--share {share!r} is not a decimal such as 0.10") from None
+    with services().db.connection() as conn:
+        set_contributor(conn, template, contributor, value)
+        conn.commit()
+    status(f"{template}: {contributor} earns {value} of its revenue from the next close on")
+
+
+@finance_group.command("payouts")
+@period_option
+@click.option("--pay", "contributor", help="Record that this contributor was paid in full.")
+@click.option("--reference", help="Payment reference (bank transfer id), with --pay.")
+@json_option
+def payouts_command(period: str, contributor: str | None, reference: str | None, as_json) -> None:
+    """What each template contributor earned, was paid and is owed for a closed month."""
+    month = parse_period(period)
+    if contributor and not reference:
+        raise AdreelError("--pay needs --reference: the payment's reference, for the audit trail")
+    with services().db.connection() as conn:
+        if contributor:
+            paid = record_payout(conn, month, contributor, reference, date.today())
+            status(f"{contributor}: recorded {paid} paid ({reference})")
+        rows = owed(conn, month)
+    if as_json:
+        emit_json({"period": period, "contributors": rows})
+        return
+    emit_table(
+        f"payouts {period}",
+        ["contributor", "currency", "earned", "paid", "owed"],
+        [(r["contributor"], r["currency"], r["earned"], r["paid"], r["owed"]) for r in rows],
+    )
 
 
 def register(cli: click.Group) -> None:

@@ -186,3 +186,55 @@ ORDER BY contributor, currency, merchant_id;
 UPDATE contributor_earnings SET paid_txn_id = %(txn_id)s, paid_reference = %(reference)s
 WHERE period = %(period)s AND contributor = %(contributor)s AND merchant_id = %(merchant_id)s
   AND currency = %(currency)s AND paid_txn_id IS NULL;
+
+-- name: statement_totals
+-- A merchant's month as the receivable account saw it, per transaction code and
+-- currency: what was charged (positive) and credited (negative).
+SELECT t.code, p.asset AS currency,
+       sum(CASE p.side WHEN 'D' THEN p.amount ELSE -p.amount END) AS amount,
+       count(DISTINCT t.txn_id) AS transactions
+FROM ledger_transactions t
+JOIN ledger_postings p ON p.txn_id = t.txn_id
+JOIN ledger_accounts a ON a.account_id = p.account_id AND a.kind = 'receivable'
+WHERE t.merchant_id = %(merchant_id)s
+  AND t.effective_date >= %(period)s::date
+  AND t.effective_date < (%(period)s::date + interval '1 month')
+GROUP BY t.code, p.asset
+ORDER BY p.asset, t.code;
+
+-- name: statement_pending_commission
+-- Commission posted in the month that is still inside its lock period on ``as_of``.
+SELECT l.contract_currency AS currency, sum(l.commission) AS amount, count(*) AS lines,
+       max((l.ordered_at AT TIME ZONE 'UTC')::date + (c.terms ->> 'lock_days')::int) AS locks_by
+FROM order_lines l
+JOIN ledger_transactions t ON t.txn_id = l.txn_id
+JOIN contracts c ON c.merchant_id = l.merchant_id AND c.version = l.contract_version
+WHERE t.merchant_id = %(merchant_id)s
+  AND t.effective_date >= %(period)s::date
+  AND t.effective_date < (%(period)s::date + interval '1 month')
+  AND (l.ordered_at AT TIME ZONE 'UTC')::date + (c.terms ->> 'lock_days')::int > %(as_of)s
+GROUP BY l.contract_currency;
+
+-- name: statement_daily_by_asset
+-- Attributed net GMV and commission per UTC day and asset, for the statement's chart.
+SELECT (l.ordered_at AT TIME ZONE 'UTC')::date AS day, l.asset_id, l.contract_currency AS currency,
+       sum(l.net_gmv) AS net_gmv, sum(l.commission) AS commission
+FROM order_lines l
+WHERE l.merchant_id = %(merchant_id)s AND l.status = 'accrued'
+  AND l.ordered_at >= (%(period)s::date)::timestamp AT TIME ZONE 'UTC'
+  AND l.ordered_at < ((%(period)s::date + interval '1 month')::timestamp AT TIME ZONE 'UTC')
+GROUP BY 1, 2, 3 ORDER BY 1, 2;
+
+-- name: reconcilable_lines
+-- A merchant's attributed lines ordered in the month (UTC): net amount after refunds,
+-- in the order's currency, as an outside settlement report would state it.
+SELECT l.order_id, l.line_id, l.currency,
+       l.quantity * l.unit_price - l.discount - coalesce(r.refunded, 0) AS amount
+FROM order_lines l
+JOIN order_attributions a ON a.order_id = l.order_id
+LEFT JOIN (SELECT order_id, line_id, sum(net_refund) AS refunded FROM refunds
+           GROUP BY order_id, line_id) r ON r.order_id = l.order_id AND r.line_id = l.line_id
+WHERE l.merchant_id = %(merchant_id)s
+  AND l.ordered_at >= (%(period)s::date)::timestamp AT TIME ZONE 'UTC'
+  AND l.ordered_at < ((%(period)s::date + interval '1 month')::timestamp AT TIME ZONE 'UTC')
+ORDER BY l.order_id, l.line_id;
