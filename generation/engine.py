@@ -1,7 +1,8 @@
 """The batch engine: requests that share a shape run together in one pipeline call.
 
 Each request brings its own seeded ``torch.Generator``, so its frames do not depend
-on which other requests share its batch.
+on which other requests share its batch. A request whose profile has an upscale stage
+gets a second pass through the family's latent upsampler, in the same batch.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import torch
 from PIL import Image
 
 from generation.adapters import adapter_for
+from generation.models import upsampler_for
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,7 @@ class RenderRequest:
     steps: int
     guidance: float
     max_sequence_length: int = 128
+    upscale: str | None = None  # the upsampler of the profile's upscale stage, if any
 
     @property
     def bucket_key(self) -> tuple:
@@ -44,6 +47,7 @@ class RenderRequest:
             self.steps,
             self.guidance,
             self.max_sequence_length,
+            self.upscale,
         )
 
 
@@ -104,9 +108,16 @@ class BatchEngine:
         generators = [torch.Generator(device=device).manual_seed(r.seed) for r in batch]
         # 3. one pipeline call for the batch
         log.info("rendering %d requests at %dx%d", len(batch), first.width, first.height)
-        output = self.pipe(**self.adapter.call_kwargs(batch, generators))
-        # 4. split per request, as 8-bit frames
-        frames = (np.clip(output.frames, 0.0, 1.0) * 255).round().astype(np.uint8)
+        kwargs = self.adapter.call_kwargs(batch, generators)
+        if first.upscale is None:
+            frames = self.pipe(**kwargs).frames
+        else:
+            # 4. the upscale stage: latents of the same call, upsampled, then decoded
+            upsampler = upsampler_for(self.pipe, first.upscale)
+            latents = self.pipe(**{**kwargs, "output_type": "latent"}).frames
+            frames = self.adapter.upscale(self.pipe, upsampler, latents, batch, generators)
+        # 5. split per request, as 8-bit frames
+        frames = (np.clip(frames, 0.0, 1.0) * 255).round().astype(np.uint8)
         return [RenderedClip(request.request_hash, frames[i]) for i, request in enumerate(batch)]
 
 

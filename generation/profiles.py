@@ -1,4 +1,9 @@
-"""Render profiles (preview, final) read from ``profiles.yaml``."""
+"""Render profiles (preview, final) read from ``profiles.yaml``.
+
+A profile may end in an ``upscale`` stage (``{model: ..., factor: 2}``): the clip is
+generated at the profile's size and a latent upsampler of the model's family brings it
+to ``factor`` times that (LTX-Video's spatial upsampler doubles width and height).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,12 @@ from functools import cache
 from importlib import resources
 
 import yaml
+
+
+@dataclass(frozen=True)
+class UpscaleStage:
+    model: str  # builtin:tiny-upsampler, a directory or a hub id
+    factor: int  # width and height of the clip are multiplied by this
 
 
 @dataclass(frozen=True)
@@ -20,9 +31,14 @@ class RenderProfile:
     clip_fps: int
     max_sequence_length: int
     output_long_side: int
+    upscale: UpscaleStage | None = None
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        # Without an upscale stage the dict (and so every job hash) is as it always was.
+        values = asdict(self)
+        if self.upscale is None:
+            del values["upscale"]
+        return values
 
 
 @cache
@@ -45,7 +61,19 @@ def output_size(profile: RenderProfile, ad_format: str) -> tuple[int, int]:
 
 
 def render_profile(model: str, name: str) -> RenderProfile:
-    table = _profiles().get(model, _profiles()["default"])
+    table = _profiles_of(model)
     if name not in table:
         raise ValueError(f"unknown render profile {name!r}; choose one of {sorted(table)}")
-    return RenderProfile(name=name, **table[name])
+    values = dict(table[name])
+    upscale = values.pop("upscale", None)
+    return RenderProfile(name=name, upscale=UpscaleStage(**upscale) if upscale else None, **values)
+
+
+def upscale_stages(model: str) -> dict[str, UpscaleStage]:
+    """The upscale stage of each of the model's profiles that has one, by profile name."""
+    profiles = (render_profile(model, name) for name in _profiles_of(model))
+    return {profile.name: profile.upscale for profile in profiles if profile.upscale}
+
+
+def _profiles_of(model: str) -> dict:
+    return _profiles().get(model, _profiles()["default"])

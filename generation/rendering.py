@@ -100,6 +100,7 @@ def _to_request(job: dict, product_image: Image.Image) -> RenderRequest:
         steps=spec["steps"],
         guidance=spec["guidance"],
         max_sequence_length=spec["max_sequence_length"],
+        upscale=(spec.get("upscale") or {}).get("model"),
     )
 
 

@@ -5,6 +5,10 @@ encoder, tokenizer, scheduler), with a few channels and one layer each, so that 
 and the demo exercise the real diffusers code path. It is built deterministically in
 code (nothing is downloaded), saved with ``save_pretrained`` and then loaded with
 ``from_pretrained`` like any other model directory.
+
+Beside it, ``builtin:tiny-upsampler``: a real ``LTXLatentUpsamplePipeline`` with a
+one-block ``LTXLatentUpsamplerModel`` for the tiny VAE's latents, so the final profile's
+upscale pass runs through diffusers' own code on a CPU too.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import os
 import shutil
 import string
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -20,8 +25,10 @@ from diffusers import (
     AutoencoderKLLTXVideo,
     FlowMatchEulerDiscreteScheduler,
     LTXImageToVideoPipeline,
+    LTXLatentUpsamplePipeline,
     LTXVideoTransformer3DModel,
 )
+from diffusers.pipelines.ltx.modeling_latent_upsampler import LTXLatentUpsamplerModel
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
 from transformers import T5Config, T5EncoderModel, T5TokenizerFast
 
@@ -30,6 +37,9 @@ from generation.quiet import quiet_hub_output
 TINY_MODEL_NAME = "builtin:tiny"
 # Bump when the recipe below changes, so old builds are not reused.
 TINY_MODEL_VERSION = "ltx-tiny-v1"
+TINY_UPSAMPLER_NAME = "builtin:tiny-upsampler"
+TINY_UPSAMPLER_VERSION = "ltx-tiny-upsampler-v1"
+LATENT_CHANNELS = 8
 TEXT_DIM = 32
 MAX_SEQUENCE_LENGTH = 256
 
@@ -39,19 +49,25 @@ def tiny_model_dir(home: Path) -> Path:
 
 
 def ensure_tiny_model(home: Path) -> Path:
-    """Build the tiny pipeline under ``home/models`` unless it is already there.
+    """Build the tiny pipeline under ``home/models`` unless it is already there."""
+    return _ensure_built(tiny_model_dir(home), build_tiny_pipeline)
 
-    The build goes to a temporary directory that is renamed into place, so two
-    processes building at once (a CLI and a worker) never see half a model.
-    """
-    target = tiny_model_dir(home)
+
+def ensure_tiny_upsampler(home: Path) -> Path:
+    """Build the tiny latent upsampler under ``home/models`` unless it is already there."""
+    return _ensure_built(home / "models" / TINY_UPSAMPLER_VERSION, build_tiny_upsampler)
+
+
+def _ensure_built(target: Path, build: Callable) -> Path:
+    """The build goes to a temporary directory that is renamed into place, so two
+    processes building at once (a CLI and a worker) never see half a model."""
     if (target / "model_index.json").exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     quiet_hub_output()
     staging = Path(tempfile.mkdtemp(prefix=".building-", dir=target.parent))
     try:
-        build_tiny_pipeline().save_pretrained(staging)
+        build().save_pretrained(staging)
         try:
             os.rename(staging, target)
         except OSError:
@@ -65,8 +81,8 @@ def ensure_tiny_model(home: Path) -> Path:
 def build_tiny_pipeline() -> LTXImageToVideoPipeline:
     torch.manual_seed(0)
     transformer = LTXVideoTransformer3DModel(
-        in_channels=8,
-        out_channels=8,
+        in_channels=LATENT_CHANNELS,
+        out_channels=LATENT_CHANNELS,
         patch_size=1,
         patch_size_t=1,
         num_attention_heads=4,
@@ -79,7 +95,7 @@ def build_tiny_pipeline() -> LTXImageToVideoPipeline:
     vae = AutoencoderKLLTXVideo(
         in_channels=3,
         out_channels=3,
-        latent_channels=8,
+        latent_channels=LATENT_CHANNELS,
         block_out_channels=(8, 8, 8, 8),
         decoder_block_out_channels=(8, 8, 8, 8),
         layers_per_block=(1, 1, 1, 1, 1),
@@ -115,6 +131,20 @@ def build_tiny_pipeline() -> LTXImageToVideoPipeline:
         tokenizer=tokenizer,
         transformer=transformer,
     )
+
+
+def build_tiny_upsampler() -> LTXLatentUpsamplePipeline:
+    """No VAE of its own, like the released upsampler: it is given the model's at load."""
+    torch.manual_seed(0)
+    upsampler = LTXLatentUpsamplerModel(
+        in_channels=LATENT_CHANNELS,
+        mid_channels=32,  # the fewest its GroupNorm(32, ...) allows
+        num_blocks_per_stage=1,
+        dims=3,
+        spatial_upsample=True,
+        temporal_upsample=False,
+    )
+    return LTXLatentUpsamplePipeline(vae=None, latent_upsampler=upsampler)
 
 
 def build_tiny_tokenizer() -> T5TokenizerFast:

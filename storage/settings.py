@@ -43,6 +43,15 @@ class Settings(BaseSettings):
         "render.<model> (e.g. render.builtin-tiny).",
     )
     render_batch_size: int = Field(4, ge=1, description="Render requests per pipeline call.")
+    batch_max_wait_ms: int = Field(
+        2000,
+        ge=0,
+        description="A worker waits at most this long for more render requests to fill a "
+        "batch before it starts rendering.",
+    )
+    torch_compile: bool = Field(
+        False, description="Compile the model's transformer with torch.compile (CUDA only)."
+    )
     render_soft_time_limit_s: int = Field(
         1500, ge=10, description="A worker stops a render batch after this long (hard: +120 s)."
     )

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from generation.adapters.batch_call import batch_kwargs
 
+FAMILY = "CogVideoX"
+UPSAMPLERS: tuple[str, ...] = ()  # none in diffusers
 PIPELINES = ("CogVideoXImageToVideoPipeline",)
 SPATIAL, TEMPORAL = 16, 8
 

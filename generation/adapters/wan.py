@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from generation.adapters.batch_call import batch_kwargs
 
+FAMILY = "Wan"
+UPSAMPLERS: tuple[str, ...] = ()  # none in diffusers
 PIPELINES = ("WanImageToVideoPipeline",)
 SPATIAL, TEMPORAL = 16, 4
 
