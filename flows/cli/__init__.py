@@ -23,6 +23,7 @@ from flows.cli import (
     demo,
     finance,
     ledger,
+    render,
     serve,
     wallet,
     worker,
@@ -59,6 +60,7 @@ for group in (
     wallet,
     bench,
     serve,
+    render,
 ):
     group.register(cli)
 

@@ -1,0 +1,61 @@
+"""``adreel render`` makes one ad from catalog products, as a user runs it."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from catalog.sample import write_sample_catalog
+from tests.campaign_helpers import cli_json, cli_ok
+from tests.conftest import run_adreel
+from tests.media import probe
+
+
+@pytest.fixture(scope="module")
+def merchant(adreel_env, tmp_path_factory) -> str:
+    merchant = f"render-{uuid.uuid4().hex[:8]}"
+    catalog = write_sample_catalog(tmp_path_factory.mktemp("render-sample"))
+    cli_ok("catalog", "upload", "--merchant", merchant, str(catalog), env=adreel_env)
+    return merchant
+
+
+def test_render_one_ad_with_a_brand_kit(adreel_env, merchant, tmp_path):
+    Image.new("RGBA", (300, 120), (20, 20, 20, 255)).save(tmp_path / "logo.png")
+    (tmp_path / "brand.yaml").write_text(
+        "name: Northpeak\nlogo: logo.png\nprimary: '#0a84ff'\nsecondary: '#ffffff'\n"
+        "call_to_action: {de: Jetzt entdecken}\n"
+    )
+    result = cli_json(
+        "render", "--merchant", merchant, "--product", "SKU-1001", "--template", "showcase",
+        "--format", "1x1", "--locale", "de_DE", "--brand", str(tmp_path / "brand.yaml"),
+        "--preview", "--out", str(tmp_path), env=adreel_env,
+    )  # fmt: skip
+    info = probe(Path(result["video"]))
+    assert (info.width, info.height) == (1280, 1280)  # the preview size of 1:1
+    assert info.duration_s == pytest.approx(6.0, abs=1 / 30)
+    assert Path(result["poster"]).is_file() and Path(result["thumbnail"]).is_file()
+
+
+def test_unknown_template_is_one_line_listing_the_known_ones(adreel_env, merchant, tmp_path):
+    result = run_adreel(
+        "render", "--merchant", merchant, "--product", "SKU-1001", "--template", "promo",
+        "--out", str(tmp_path), env=adreel_env,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "adreel: unknown template 'promo'; known: showcase, sale, carousel, feature"
+    )
+    assert not list(tmp_path.iterdir())  # nothing partial written
+
+
+def test_bad_brand_kit_names_the_field(adreel_env, merchant, tmp_path):
+    (tmp_path / "brand.yaml").write_text("name: X\nprimary: blue\n")
+    result = run_adreel(
+        "render", "--merchant", merchant, "--product", "SKU-1001",
+        "--brand", str(tmp_path / "brand.yaml"), "--out", str(tmp_path / "out"), env=adreel_env,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "primary: 'blue' is not a colour like '#ffc400'" in result.stderr
