@@ -165,7 +165,7 @@ def _read_strings(path: Path, spec: FeedSpec) -> tuple[pa.Table, int]:
             f"{', '.join(c.name for c in spec.columns)}"
         )
     columns = {
-        c.name: table[c.name]
+        c.name: table[c.name].cast(pa.string())
         if c.name in table.column_names
         else pa.nulls(table.num_rows, pa.string())
         for c in spec.columns
@@ -308,9 +308,9 @@ def _cast_check(values: pa.Array, to: pa.DataType, problem: Callable[[object], s
     """Cast the whole column; only if that fails, find the rows that cannot be cast."""
     try:
         pc.cast(values, to)
-        bad = pa.array([False] * len(values))
+        bad = pa.array([False] * len(values), pa.bool_())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        bad = pa.array([_uncastable(value, to) for value in values.to_pylist()])
+        bad = pa.array([_uncastable(v, to) for v in values.to_pylist()], pa.bool_())
     return bad, problem, lambda v: pc.cast(v, to)
 
 

@@ -8,6 +8,7 @@ from prefect.schedules import Cron
 
 from flows.campaigns.flow import run_campaign
 from flows.catalog_flow import ingest_catalog
+from flows.finance_flow import CLOSE_CRON, close_period
 from storage.campaigns import scheduled_campaigns
 from storage.db import Database
 
@@ -19,6 +20,10 @@ def build_deployments(db: Database) -> list:
     built = [
         ingest_catalog.to_deployment(name="ingest-catalog"),
         run_campaign.to_deployment(name="run-campaign"),
+        close_period.to_deployment(name="close-period"),
+        close_period.to_deployment(
+            name="close-period-monthly", schedules=[Cron(CLOSE_CRON, timezone="UTC")]
+        ),
     ]
     for campaign in scheduled:
         built.append(
