@@ -88,7 +88,8 @@ def accrue(conn: psycopg.Connection, merchant_ids: list[str]) -> Accrual:
     params = {"merchant_ids": merchant_ids}
     result.attributed_orders = conn.execute(query("attribute_open_orders"), params).rowcount
     lines = conn.execute(query("open_lines"), params).fetchall()
-    decided = [_decide(line) for line in lines]
+    contracts = _contracts(conn, lines)
+    decided = [_decide(line, contracts) for line in lines]
     _post_accruals(conn, decided)
     for line in decided:
         if line["status"] == "accrued":
@@ -103,7 +104,26 @@ def accrue(conn: psycopg.Connection, merchant_ids: list[str]) -> Accrual:
     return result
 
 
-def _decide(line: dict) -> dict:
+Contracts = dict[tuple[str, int], Contract]
+
+
+def _contracts(conn: psycopg.Connection, lines: list[dict]) -> Contracts:
+    """The terms of every contract version the lines name, parsed once each."""
+    wanted = sorted(
+        {
+            (line["merchant_id"], line["contract_version"])
+            for line in lines
+            if line["contract_version"] is not None
+        }
+    )
+    rows = conn.execute(
+        query("contract_versions"),
+        {"merchant_ids": [m for m, _ in wanted], "versions": [v for _, v in wanted]},
+    )
+    return {(r["merchant_id"], r["version"]): Contract.model_validate(r["terms"]) for r in rows}
+
+
+def _decide(line: dict, contracts: Contracts) -> dict:
     """The new state of one open line (commission computed, not yet posted)."""
     base = {
         "order_id": line["order_id"],
@@ -125,7 +145,7 @@ def _decide(line: dict) -> dict:
     base["asset_id"] = line["asset_id"]
     if line["contract_version"] is None:
         return {**base, "status": "waiting", "reason": f"no contract in force on {on}"}
-    contract = _contract(line)
+    contract = contracts[(line["merchant_id"], line["contract_version"])]
     base |= {"contract_version": line["contract_version"], "contract_currency": contract.currency}
     if contract.gmv_share is None or "gmv_share" not in contract.modes:
         return {**base, "status": "not_billed", "reason": "the contract has no GMV share"}
@@ -146,19 +166,6 @@ def _decide(line: dict) -> dict:
         "rate": rate,
         "commission": commission,
     }
-
-
-_parsed: dict[str, Contract] = {}
-
-
-def _contract(line: dict) -> Contract:
-    """Contract terms, parsed once per distinct version in a pass."""
-    key = f"{line['merchant_id']}:{line['contract_version']}"
-    if key not in _parsed:
-        if len(_parsed) > 10_000:
-            _parsed.clear()
-        _parsed[key] = Contract.model_validate(line["terms"])
-    return _parsed[key]
 
 
 def _post_accruals(conn: psycopg.Connection, decided: list[dict]) -> None:

@@ -46,7 +46,8 @@ def staged_errors(conn: psycopg.Connection, kind: str, limit: int) -> list[dict]
 
 def insert_staged(conn: psycopg.Connection, staged: Staged) -> Imported:
     kind = "fx" if staged.kind == "fx" else staged.kind
-    rows = conn.execute(query(f"insert_staged_{kind}")).fetchall()
-    by_merchant = Counter(row[next(iter(row))] for row in rows)
+    by_merchant: Counter[str] = Counter()
+    for row in conn.execute(query(f"insert_staged_{kind}")):
+        by_merchant[row["merchant_id"]] += row["new"]
     merchants = () if kind == "fx" else tuple(sorted(by_merchant))
-    return Imported(staged.rows, len(rows), merchants)
+    return Imported(staged.rows, sum(by_merchant.values()), merchants)

@@ -2,15 +2,19 @@
 -- attribution decides (one asset per order), the commission state of each line, and
 -- template contributors with their earnings and payouts. Money is posted in the ledger;
 -- these tables say why. Every import is idempotent by its natural id.
+-- The bulk tables (interactions, order_lines) check their merchant in the import's
+-- staged-rows query rather than by row-level foreign keys: the import is their only
+-- writer, and a per-row key check costs more than the rest of the insert. Ids compare
+-- byte by byte (COLLATE "C"): they are codes, not words, and such indexes are cheaper.
 
 CREATE TABLE interactions (
-    event_id     text PRIMARY KEY,
-    merchant_id  text NOT NULL REFERENCES merchants,
+    event_id     text COLLATE "C" PRIMARY KEY,
+    merchant_id  text COLLATE "C" NOT NULL,
     asset_id     bigint NOT NULL,
     kind         text NOT NULL CHECK (kind IN ('click', 'view')),
-    customer_key text NOT NULL,
+    customer_key text COLLATE "C" NOT NULL,
     occurred_at  timestamptz NOT NULL,
-    click_id     text
+    click_id     text COLLATE "C"
 );
 -- Rule 2 and 3: the latest click (view) of a customer before a moment.
 CREATE INDEX interactions_customer
@@ -20,17 +24,17 @@ CREATE INDEX interactions_click_id ON interactions (merchant_id, click_id)
     WHERE click_id IS NOT NULL;
 
 CREATE TABLE order_lines (
-    order_id     text NOT NULL,
-    line_id      text NOT NULL,
-    merchant_id  text NOT NULL REFERENCES merchants,
+    order_id     text COLLATE "C" NOT NULL,
+    line_id      text COLLATE "C" NOT NULL,
+    merchant_id  text COLLATE "C" NOT NULL,
     ordered_at   timestamptz NOT NULL,
-    customer_key text NOT NULL,
+    customer_key text COLLATE "C" NOT NULL,
     product_id   text NOT NULL,
     quantity     integer NOT NULL CHECK (quantity > 0),
     unit_price   numeric NOT NULL CHECK (unit_price >= 0),
     discount     numeric NOT NULL DEFAULT 0 CHECK (discount >= 0),
     currency     char(3) NOT NULL,
-    click_id     text,
+    click_id     text COLLATE "C",
     -- new -> accrued | unattributed | waiting (reason) | not_billed (no GMV-share terms)
     status       text NOT NULL DEFAULT 'new'
                  CHECK (status IN ('new', 'accrued', 'unattributed', 'waiting', 'not_billed')),
@@ -43,7 +47,7 @@ CREATE TABLE order_lines (
     net_gmv      numeric,
     rate         numeric,
     commission   numeric,
-    txn_id       bigint REFERENCES ledger_transactions,
+    txn_id       bigint,
     PRIMARY KEY (order_id, line_id),
     CHECK (discount <= quantity * unit_price)
 );
@@ -52,18 +56,18 @@ CREATE INDEX order_lines_open ON order_lines (merchant_id) WHERE status <> 'accr
 
 -- The one asset (or none) an order is attributed to, decided once per order.
 CREATE TABLE order_attributions (
-    order_id    text PRIMARY KEY,
-    merchant_id text NOT NULL REFERENCES merchants,
+    order_id    text COLLATE "C" PRIMARY KEY,
+    merchant_id text COLLATE "C" NOT NULL REFERENCES merchants,
     asset_id    bigint NOT NULL,
     rule        text NOT NULL CHECK (rule IN ('click_id', 'click', 'view')),
-    event_id    text NOT NULL REFERENCES interactions
+    event_id    text COLLATE "C" NOT NULL
 );
 
 CREATE TABLE refunds (
-    refund_id   text PRIMARY KEY,
-    order_id    text NOT NULL,
-    line_id     text NOT NULL,
-    merchant_id text NOT NULL REFERENCES merchants,
+    refund_id   text COLLATE "C" PRIMARY KEY,
+    order_id    text COLLATE "C" NOT NULL,
+    line_id     text COLLATE "C" NOT NULL,
+    merchant_id text COLLATE "C" NOT NULL REFERENCES merchants,
     refunded_at timestamptz NOT NULL,
     quantity    integer CHECK (quantity > 0),
     amount      numeric CHECK (amount > 0),
@@ -98,7 +102,7 @@ CREATE TABLE template_contributors (
 CREATE TABLE contributor_earnings (
     period      date NOT NULL CHECK (period = date_trunc('month', period)),
     contributor text NOT NULL,
-    merchant_id text NOT NULL REFERENCES merchants,
+    merchant_id text COLLATE "C" NOT NULL REFERENCES merchants,
     currency    char(3) NOT NULL,
     revenue     numeric NOT NULL,
     amount      numeric NOT NULL CHECK (amount > 0),

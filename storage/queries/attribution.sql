@@ -61,11 +61,11 @@ ON CONFLICT (order_id) DO NOTHING;
 -- the inverse of the opposite one).
 SELECT l.order_id, l.line_id, l.merchant_id, l.ordered_at, l.quantity, l.unit_price,
        l.discount, l.currency, a.asset_id, c.version AS contract_version,
-       c.currency AS contract_currency, c.terms, fx.rate AS fx_rate
+       c.currency AS contract_currency, fx.rate AS fx_rate
 FROM order_lines l
 LEFT JOIN order_attributions a ON a.order_id = l.order_id
 LEFT JOIN LATERAL (
-    SELECT c.version, c.currency, c.terms FROM contracts c
+    SELECT c.version, c.currency FROM contracts c
     WHERE c.merchant_id = l.merchant_id
       AND c.effective_from <= (l.ordered_at AT TIME ZONE 'UTC')::date
     ORDER BY c.effective_from DESC LIMIT 1
@@ -238,3 +238,10 @@ WHERE l.merchant_id = %(merchant_id)s
   AND l.ordered_at >= (%(period)s::date)::timestamp AT TIME ZONE 'UTC'
   AND l.ordered_at < ((%(period)s::date + interval '1 month')::timestamp AT TIME ZONE 'UTC')
 ORDER BY l.order_id, l.line_id;
+
+-- name: contract_versions
+-- Terms of some contract versions, named by merchant and version.
+SELECT c.merchant_id, c.version, c.terms
+FROM contracts c
+JOIN unnest(%(merchant_ids)s::text[], %(versions)s::int[]) AS v(merchant_id, version)
+  ON c.merchant_id = v.merchant_id AND c.version = v.version;

@@ -43,14 +43,16 @@ SELECT row_no, field,
 FROM checked WHERE field IS NOT NULL ORDER BY row_no LIMIT %(limit)s;
 
 -- name: insert_staged_interactions
--- New events only: a replayed file inserts nothing.
-INSERT INTO interactions
-    (event_id, merchant_id, asset_id, kind, customer_key, occurred_at, click_id)
-SELECT DISTINCT ON (event_id)
-    event_id, merchant_id, asset_id, kind, customer_key, occurred_at, click_id
-FROM stage_interactions ORDER BY event_id
-ON CONFLICT (event_id) DO NOTHING
-RETURNING merchant_id;
+-- New events only: a replayed file inserts nothing (nor does a row repeated in the
+-- file: DO NOTHING also skips rows the same statement inserted). New rows per merchant.
+WITH inserted AS (
+    INSERT INTO interactions
+        (event_id, merchant_id, asset_id, kind, customer_key, occurred_at, click_id)
+    SELECT event_id, merchant_id, asset_id, kind, customer_key, occurred_at, click_id
+    FROM stage_interactions
+    ON CONFLICT (event_id) DO NOTHING
+    RETURNING merchant_id)
+SELECT merchant_id, count(*) AS new FROM inserted GROUP BY merchant_id;
 
 -- name: create_orders_staging
 -- Scratch table for one orders file on its way in (dropped at commit, or
@@ -120,16 +122,17 @@ SELECT row_no, field,
 FROM checked WHERE field IS NOT NULL ORDER BY row_no LIMIT %(limit)s;
 
 -- name: insert_staged_orders
--- New lines only: a replayed file inserts nothing.
-INSERT INTO order_lines
-    (order_id, line_id, merchant_id, ordered_at, customer_key, product_id, quantity,
-     unit_price, discount, currency, click_id)
-SELECT DISTINCT ON (order_id, line_id)
-    order_id, line_id, merchant_id, ordered_at, customer_key, product_id, quantity,
-    unit_price, coalesce(discount, 0), currency, click_id
-FROM stage_orders ORDER BY order_id, line_id
-ON CONFLICT (order_id, line_id) DO NOTHING
-RETURNING merchant_id;
+-- New lines only: a replayed file inserts nothing. New rows per merchant.
+WITH inserted AS (
+    INSERT INTO order_lines
+        (order_id, line_id, merchant_id, ordered_at, customer_key, product_id, quantity,
+         unit_price, discount, currency, click_id)
+    SELECT order_id, line_id, merchant_id, ordered_at, customer_key, product_id, quantity,
+           unit_price, coalesce(discount, 0), currency, click_id
+    FROM stage_orders
+    ON CONFLICT (order_id, line_id) DO NOTHING
+    RETURNING merchant_id)
+SELECT merchant_id, count(*) AS new FROM inserted GROUP BY merchant_id;
 
 -- name: create_refunds_staging
 -- Scratch table for one refunds file on its way in (dropped at commit, or
@@ -220,7 +223,7 @@ FROM stage_refunds s
 JOIN order_lines o ON o.order_id = s.order_id AND o.line_id = s.line_id
 ORDER BY s.refund_id
 ON CONFLICT (refund_id) DO NOTHING
-RETURNING merchant_id;
+RETURNING merchant_id, 1 AS new;
 
 -- name: create_fx_staging
 -- Scratch table for one FX file on its way in (dropped at commit, or
@@ -254,4 +257,4 @@ INSERT INTO fx_rates (rate_date, base, quote, rate)
 SELECT DISTINCT ON (date, base, quote) date, base, quote, rate FROM stage_fx
 ORDER BY date, base, quote
 ON CONFLICT DO NOTHING
-RETURNING base;
+RETURNING base AS merchant_id, 1 AS new;
