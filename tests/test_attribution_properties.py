@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from hypothesis import HealthCheck, given, settings
@@ -19,7 +19,7 @@ from tests.finance_helpers import (
     write_csv,
 )
 
-START = datetime(2026, 10, 1, tzinfo=timezone.utc)
+START = datetime(2026, 10, 1, tzinfo=UTC)
 CUSTOMERS = ["ann", "bob", "cem"]
 moments = st.integers(0, 20 * 24 * 60).map(lambda minutes: START + timedelta(minutes=minutes))
 interaction = st.tuples(
