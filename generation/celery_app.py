@@ -1,7 +1,9 @@
 """The Celery app that carries render batches to GPU workers.
 
 Start a worker with ``adreel worker``. Tasks take job ids and re-read state, so a
-redelivery after a worker crash (``acks_late``) renders only what is not done yet.
+redelivery after a worker crash (``acks_late``) renders only what is not done yet. A
+task gathers more queued render messages before it renders (``generation.batching``),
+so requests from different runs share pipeline calls.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from functools import cache
 
 from celery import Celery
 
+from generation.batching import gathered_batch
 from generation.rendering import render_batch
 from storage.db import Database, open_database
 from storage.objects import ObjectStore, open_store
@@ -56,14 +59,24 @@ def _worker_services() -> tuple[Settings, Database, ObjectStore]:
 
 
 @app.task(
+    bind=True,
     name="adreel.render_batch",
     autoretry_for=(ConnectionError, TimeoutError),
     retry_backoff=2,
     retry_jitter=True,
     max_retries=3,
 )
-def render_batch_task(request_hashes: list[str]) -> int:
+def render_batch_task(self, request_hashes: list[str]) -> int:
     settings, db, store = _worker_services()
-    result = render_batch(request_hashes, settings, db, store)
+    queue = (self.request.delivery_info or {}).get("routing_key") or render_queue(settings)
+    with gathered_batch(
+        app,
+        self.name,
+        queue,
+        request_hashes,
+        max_batch=settings.render_batch_size,
+        max_wait_s=settings.batch_max_wait_ms / 1000,
+    ) as batch:
+        result = render_batch(batch.request_hashes, settings, db, store)
     log.info("rendered %d, already done %d", len(result.rendered), len(result.skipped))
     return len(result.rendered)

@@ -13,6 +13,7 @@ upscale pass runs through diffusers' own code on a CPU too.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import string
@@ -55,7 +56,14 @@ def ensure_tiny_model(home: Path) -> Path:
 
 def ensure_tiny_upsampler(home: Path) -> Path:
     """Build the tiny latent upsampler under ``home/models`` unless it is already there."""
-    return _ensure_built(home / "models" / TINY_UPSAMPLER_VERSION, build_tiny_upsampler)
+    # Saved without a VAE on purpose; diffusers would warn that the VAE "cannot be saved".
+    saver = logging.getLogger("diffusers.pipelines.pipeline_utils")
+    level = saver.level
+    saver.setLevel(logging.ERROR)
+    try:
+        return _ensure_built(home / "models" / TINY_UPSAMPLER_VERSION, build_tiny_upsampler)
+    finally:
+        saver.setLevel(level)
 
 
 def _ensure_built(target: Path, build: Callable) -> Path:

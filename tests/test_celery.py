@@ -17,5 +17,7 @@ def test_demo_renders_on_the_celery_worker(celery_worker, adreel_env):
     assert summary["renders"] == {"rendered": 3, "reused": 0}
     assert len([a for a in summary["assets"] if a["kind"] == "video"]) == 3
     log = celery_worker.read_text()
-    assert log.count("adreel.render_batch") >= 2  # 3 jobs in batches of 2
-    assert "rendered 2, already done 0" in log and "rendered 1, already done 0" in log
+    # The demo sends its 3 jobs as 2 messages (batches of 2); the worker (batch size 4)
+    # gathers the second while it starts the first and renders all 3 in one batch.
+    assert "gathered 3 requests from 2 messages" in log
+    assert "rendered 3, already done 0" in log

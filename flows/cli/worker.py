@@ -27,7 +27,12 @@ from storage.settings import get_settings
 )
 @click.option("--loglevel", default="INFO", show_default=True)
 def worker_command(concurrency: int, queues: str | None, loglevel: str) -> None:
-    """Consume render batches from ADREEL_BROKER_URL (redis:// or amqp://)."""
+    """Consume render batches from ADREEL_BROKER_URL (redis:// or amqp://).
+
+    Each batch gathers queued requests from any run up to ADREEL_RENDER_BATCH_SIZE,
+    waiting at most ADREEL_BATCH_MAX_WAIT_MS for them; ADREEL_TORCH_COMPILE compiles
+    the transformer on CUDA.
+    """
     settings = get_settings()
     if not settings.broker_url:
         raise ConfigError(
