@@ -36,7 +36,7 @@ def sample_catalog(tmp_path_factory) -> Path:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"formats": ["4x5"]}, "f.yaml: formats: unknown format '4x5'; known: 9x16"),
+        ({"formats": ["4x5"]}, "f.yaml: formats: unknown format '4x5'; known: 16x9, 1x1, 9x16"),
         ({"templates": ["karaoke"]}, "f.yaml: templates: unknown template 'karaoke'"),
         ({"schedule": {"cron": "every monday"}}, "f.yaml: schedule.cron: 'every monday' is not"),
         (
@@ -62,7 +62,7 @@ def test_create_refuses_a_bad_file_in_one_line_and_saves_nothing(adreel_env, tmp
     result = run_adreel("campaign", "create", "--merchant", "nobody", "--file", str(path))
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
-        f"adreel: {path}: formats: unknown format '4x5'; known: 9x16"
+        f"adreel: {path}: formats: unknown format '4x5'; known: 16x9, 1x1, 9x16"
     ]
     listed = cli_json("campaign", "list", env=adreel_env)
     assert "bad-one" not in [c["campaign_id"] for c in listed["campaigns"]]

@@ -220,3 +220,18 @@ def _capture(name: str) -> list[logging.LogRecord]:
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     return records
+
+
+def test_campaign_formats_must_be_posted_on_one_of_its_platforms():
+    from flows.campaigns.spec import CampaignFileError, campaign_from_dict
+
+    spec = campaign_from_dict(
+        {"campaign": "c", "formats": ["9x16", "1x1"], "platforms": ["tiktok", "feed"]}, "c.yaml"
+    )
+    assert spec.formats == ["9x16", "1x1"]
+    with pytest.raises(
+        CampaignFileError, match=r"^c.yaml: platforms: format 16x9 is posted on none"
+    ):
+        campaign_from_dict({"campaign": "c", "formats": ["9x16", "16x9"]}, "c.yaml")
+    with pytest.raises(CampaignFileError, match="unknown template 'promo'; known: carousel"):
+        campaign_from_dict({"campaign": "c", "templates": ["promo"]}, "c.yaml")

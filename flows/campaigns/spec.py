@@ -105,7 +105,7 @@ class CampaignSpec(_Strict):
     products: ProductFilter = ProductFilter()
     templates: list[str] = Field(default=["showcase"], min_length=1)
     formats: list[str] = Field(default=["9x16"], min_length=1)
-    platforms: list[str] = Field(default=["tiktok"], min_length=1)
+    platforms: list[str] = Field(default=["tiktok"], min_length=1, validate_default=True)
     variants: int = Field(default=1, ge=1, le=10)
     languages: list[str] = Field(default=["en_US"], min_length=1)
     duration_s: int = 6
@@ -129,15 +129,13 @@ class CampaignSpec(_Strict):
                 raise ValueError(f"unknown {what} {value!r}; known: {', '.join(sorted(known))}")
         return values
 
-    @model_validator(mode="after")
-    def _formats_on_platforms(self) -> CampaignSpec:
+    @field_validator("platforms")
+    @classmethod
+    def _take_every_format(cls, values: list[str], info: ValidationInfo) -> list[str]:
         """Each format must be posted on at least one of the campaign's platforms."""
-        for index, ad_format in enumerate(self.formats):
-            try:
-                platforms_for(ad_format, tuple(self.platforms))
-            except ValueError as exc:
-                raise ValueError(f"formats[{index}]: {exc}") from None
-        return self
+        for ad_format in info.data.get("formats") or []:
+            platforms_for(ad_format, tuple(values))
+        return values
 
     @field_validator("languages")
     @classmethod
