@@ -80,8 +80,8 @@ def gathered_batch(
             if message.headers.get("task") != task_name:
                 message.requeue()  # not a render batch: leave it to its own consumer
                 continue
-            args, _kwargs, _embed = message.decode()
-            batch.request_hashes.extend(args[0])
+            args, kwargs, _embed = message.decode()
+            batch.request_hashes.extend(args[0] if args else kwargs["request_hashes"])
             batch.messages.append(message)
         batch.waited_s = clock() - started
         log.info(
