@@ -482,3 +482,20 @@ def test_replaying_any_file_changes_nothing(conn, tmp_path):
     for kind, path in files:
         assert import_file(conn, kind, path).new == 0
     assert receivable(conn, merchant) == before == Decimal("5.00")
+
+
+def test_a_line_free_after_its_discount_can_be_refunded(conn, tmp_path):
+    merchant, (a1, _, _) = new_gmv_merchant(conn)
+    o = merchant
+    import_file(conn, "interactions", interactions(tmp_path, merchant, [
+        (f"{o}-e1", a1, "click", "c", "2026-10-10T08:00:00+00:00", ""),
+    ]))  # fmt: skip
+    import_file(conn, "orders", orders(tmp_path, merchant, [
+        (f"{o}-1", 1, ORDER_AT, "c", 1, "0.01", "0.01", "USD", ""),
+    ]))  # fmt: skip
+    refund = write_csv(tmp_path / "r.csv", "refund_id,order_id,line_id,refunded_at,quantity",
+                       [f"{o}-r1,{o}-1,1,2026-10-11T00:00:00+00:00,1"])  # fmt: skip
+    import_file(conn, "refunds", refund)
+    row = conn.execute("SELECT net_refund, clawback FROM refunds WHERE refund_id = %s",
+                       (f"{o}-r1",)).fetchone()  # fmt: skip
+    assert row == {"net_refund": Decimal("0E-12"), "clawback": Decimal("0.00")}

@@ -71,8 +71,9 @@ CREATE TABLE refunds (
     refunded_at timestamptz NOT NULL,
     quantity    integer CHECK (quantity > 0),
     amount      numeric CHECK (amount > 0),
-    -- refunded net GMV in the order's currency (a quantity refunds its share of the discount)
-    net_refund  numeric NOT NULL CHECK (net_refund > 0),
+    -- refunded net GMV in the order's currency (a quantity refunds its share of the
+    -- discount; zero for a line that was free after its discount)
+    net_refund  numeric NOT NULL CHECK (net_refund >= 0),
     -- pending until its line has accrued; then clawed_back (or not_billed)
     status      text NOT NULL DEFAULT 'pending'
                 CHECK (status IN ('pending', 'clawed_back', 'not_billed')),
