@@ -229,16 +229,20 @@ def settle_refunds(conn: psycopg.Connection, merchant_ids: list[str]) -> int:
             if clawback:
                 entries.append(_clawback_entry(refund, clawback))
     posted = {p.idempotency_key: p.txn_id for p in post_entries(conn, entries, late="adjust")}
-    for refund, clawback in settled:
-        status = "not_billed" if refund["line_status"] == "not_billed" else "clawed_back"
-        conn.execute(
+    with conn.cursor() as cursor:  # one round trip for the batch, not one per refund
+        cursor.executemany(
             query("settle_refund"),
-            {
-                "refund_id": refund["refund_id"],
-                "status": status,
-                "clawback": clawback,
-                "txn_id": posted.get(_clawback_key(refund)),
-            },
+            [
+                {
+                    "refund_id": refund["refund_id"],
+                    "status": "not_billed"
+                    if refund["line_status"] == "not_billed"
+                    else "clawed_back",
+                    "clawback": clawback,
+                    "txn_id": posted.get(_clawback_key(refund)),
+                }
+                for refund, clawback in settled
+            ],
         )
     return len(entries)
 

@@ -8,7 +8,6 @@ one file happens in one transaction.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 
 import psycopg
@@ -34,8 +33,7 @@ class Imported:
 
 def stage(conn: psycopg.Connection, staged: Staged) -> None:
     conn.execute(query(f"create_{staged.kind}_staging"))
-    table = "stage_fx" if staged.kind == "fx" else f"stage_{staged.kind}"
-    with conn.cursor().copy(f"COPY {table} FROM STDIN (FORMAT csv)") as copy:
+    with conn.cursor().copy(f"COPY stage_{staged.kind} FROM STDIN (FORMAT csv)") as copy:
         copy.write(staged.csv)
 
 
@@ -45,9 +43,10 @@ def staged_errors(conn: psycopg.Connection, kind: str, limit: int) -> list[dict]
 
 
 def insert_staged(conn: psycopg.Connection, staged: Staged) -> Imported:
-    kind = "fx" if staged.kind == "fx" else staged.kind
-    by_merchant: Counter[str] = Counter()
-    for row in conn.execute(query(f"insert_staged_{kind}")):
-        by_merchant[row["merchant_id"]] += row["new"]
-    merchants = () if kind == "fx" else tuple(sorted(by_merchant))
+    """Insert the new rows; FX rates belong to no merchant (their merchant_id is NULL)."""
+    by_merchant = {
+        row["merchant_id"]: row["new"]
+        for row in conn.execute(query(f"insert_staged_{staged.kind}"))
+    }
+    merchants = tuple(sorted(m for m in by_merchant if m is not None))
     return Imported(staged.rows, sum(by_merchant.values()), merchants)

@@ -40,6 +40,14 @@ def orders(tmp_path, merchant, rows, name="orders.csv"):
     return write_csv(tmp_path / name, ORDER_COLUMNS, lines)
 
 
+def import_interactions(conn, tmp_path, merchant, rows):
+    return import_file(conn, "interactions", interactions(tmp_path, merchant, rows))
+
+
+def import_orders(conn, tmp_path, merchant, rows):
+    return import_file(conn, "orders", orders(tmp_path, merchant, rows))
+
+
 def line(conn, order_id, line_id="1") -> dict:
     return conn.execute(
         "SELECT * FROM order_lines WHERE order_id = %s AND line_id = %s", (order_id, line_id)
@@ -64,38 +72,32 @@ def receivable(conn, merchant, currency="USD") -> Decimal:
 def test_rules_in_order_click_id_then_click_then_view(conn, tmp_path):
     merchant, (a1, a2, a3) = new_gmv_merchant(conn)
     o = merchant  # order ids are global: prefix them with the merchant
-    import_file(
+    import_interactions(
         conn,
-        "interactions",
-        interactions(
-            tmp_path,
-            merchant,
-            [
-                (f"{o}-e1", a1, "click", "alice", "2026-10-01T09:00:00+00:00", "CLK1"),
-                (f"{o}-e2", a2, "click", "alice", "2026-10-10T11:00:00+00:00", ""),
-                (f"{o}-e3", a3, "view", "alice", "2026-10-10T11:59:00+00:00", ""),
-                (f"{o}-e4", a3, "view", "bob", "2026-10-10T11:00:00+00:00", ""),
-                (f"{o}-e5", a1, "click", "bob", "2026-10-10T12:00:01+00:00", ""),  # after the order
-            ],
-        ),
+        tmp_path,
+        merchant,
+        [
+            (f"{o}-e1", a1, "click", "alice", "2026-10-01T09:00:00+00:00", "CLK1"),
+            (f"{o}-e2", a2, "click", "alice", "2026-10-10T11:00:00+00:00", ""),
+            (f"{o}-e3", a3, "view", "alice", "2026-10-10T11:59:00+00:00", ""),
+            (f"{o}-e4", a3, "view", "bob", "2026-10-10T11:00:00+00:00", ""),
+            (f"{o}-e5", a1, "click", "bob", "2026-10-10T12:00:01+00:00", ""),  # after the order
+        ],
     )
-    import_file(
+    import_orders(
         conn,
-        "orders",
-        orders(
-            tmp_path,
-            merchant,
-            [
-                # the order's click_id wins over Alice's newer click
-                (f"{o}-A", 1, ORDER_AT, "alice", 1, "10.00", "", "USD", "CLK1"),
-                # no click_id: Alice's latest click beats her even newer view
-                (f"{o}-B", 1, ORDER_AT, "alice", 1, "10.00", "", "USD", ""),
-                # Bob never clicked before ordering: his view counts; the later click does not
-                (f"{o}-C", 1, ORDER_AT, "bob", 1, "10.00", "", "USD", ""),
-                # nobody interacted
-                (f"{o}-D", 1, ORDER_AT, "carol", 1, "10.00", "", "USD", ""),
-            ],
-        ),
+        tmp_path,
+        merchant,
+        [
+            # the order's click_id wins over Alice's newer click
+            (f"{o}-A", 1, ORDER_AT, "alice", 1, "10.00", "", "USD", "CLK1"),
+            # no click_id: Alice's latest click beats her even newer view
+            (f"{o}-B", 1, ORDER_AT, "alice", 1, "10.00", "", "USD", ""),
+            # Bob never clicked before ordering: his view counts; the later click does not
+            (f"{o}-C", 1, ORDER_AT, "bob", 1, "10.00", "", "USD", ""),
+            # nobody interacted
+            (f"{o}-D", 1, ORDER_AT, "carol", 1, "10.00", "", "USD", ""),
+        ],
     )
     assert attributed(conn, f"{o}-A") == {"asset_id": a1, "rule": "click_id", "event_id": f"{o}-e1"}
     assert attributed(conn, f"{o}-B") == {"asset_id": a2, "rule": "click", "event_id": f"{o}-e2"}
@@ -107,41 +109,35 @@ def test_rules_in_order_click_id_then_click_then_view(conn, tmp_path):
 def test_windows_include_their_edges_and_ties_go_to_the_larger_event_id(conn, tmp_path):
     merchant, (a1, a2, a3) = new_gmv_merchant(conn)  # click window 7 days, view 1 day
     o = merchant
-    import_file(
+    import_interactions(
         conn,
-        "interactions",
-        interactions(
-            tmp_path,
-            merchant,
-            [
-                # exactly 7 days before: inside the click window
-                (f"{o}-1", a1, "click", "edge", "2026-10-03T12:00:00+00:00", ""),
-                # one second beyond 7 days: outside; the 1-day view then decides nothing either
-                (f"{o}-2", a1, "click", "late", "2026-10-03T11:59:59+00:00", ""),
-                # exactly 1 day before: inside the view window
-                (f"{o}-3", a2, "view", "viewer", "2026-10-09T12:00:00+00:00", ""),
-                # same instant, two clicks: the larger event id wins (9 < 10 as numbers)
-                (f"{o}-9", a2, "click", "tie", "2026-10-10T10:00:00+00:00", ""),
-                (f"{o}-10", a3, "click", "tie", "2026-10-10T10:00:00+00:00", ""),
-                # at the order's own instant: counts (only later interactions never count)
-                (f"{o}-4", a3, "click", "same", "2026-10-10T12:00:00+00:00", ""),
-            ],
-        ),
+        tmp_path,
+        merchant,
+        [
+            # exactly 7 days before: inside the click window
+            (f"{o}-1", a1, "click", "edge", "2026-10-03T12:00:00+00:00", ""),
+            # one second beyond 7 days: outside; the 1-day view then decides nothing either
+            (f"{o}-2", a1, "click", "late", "2026-10-03T11:59:59+00:00", ""),
+            # exactly 1 day before: inside the view window
+            (f"{o}-3", a2, "view", "viewer", "2026-10-09T12:00:00+00:00", ""),
+            # same instant, two clicks: the larger event id wins (9 < 10 as numbers)
+            (f"{o}-9", a2, "click", "tie", "2026-10-10T10:00:00+00:00", ""),
+            (f"{o}-10", a3, "click", "tie", "2026-10-10T10:00:00+00:00", ""),
+            # at the order's own instant: counts (only later interactions never count)
+            (f"{o}-4", a3, "click", "same", "2026-10-10T12:00:00+00:00", ""),
+        ],
     )
-    import_file(
+    import_orders(
         conn,
-        "orders",
-        orders(
-            tmp_path,
-            merchant,
-            [
-                (f"{o}-edge", 1, ORDER_AT, "edge", 1, "10.00", "", "USD", ""),
-                (f"{o}-late", 1, ORDER_AT, "late", 1, "10.00", "", "USD", ""),
-                (f"{o}-viewer", 1, ORDER_AT, "viewer", 1, "10.00", "", "USD", ""),
-                (f"{o}-tie", 1, ORDER_AT, "tie", 1, "10.00", "", "USD", ""),
-                (f"{o}-same", 1, "2026-10-10T14:00:00+02:00", "same", 1, "10.00", "", "USD", ""),
-            ],
-        ),
+        tmp_path,
+        merchant,
+        [
+            (f"{o}-edge", 1, ORDER_AT, "edge", 1, "10.00", "", "USD", ""),
+            (f"{o}-late", 1, ORDER_AT, "late", 1, "10.00", "", "USD", ""),
+            (f"{o}-viewer", 1, ORDER_AT, "viewer", 1, "10.00", "", "USD", ""),
+            (f"{o}-tie", 1, ORDER_AT, "tie", 1, "10.00", "", "USD", ""),
+            (f"{o}-same", 1, "2026-10-10T14:00:00+02:00", "same", 1, "10.00", "", "USD", ""),
+        ],
     )
     assert attributed(conn, f"{o}-edge")["asset_id"] == a1
     assert attributed(conn, f"{o}-late") is None
@@ -154,30 +150,24 @@ def test_commission_is_first_tier_rate_rounded_half_even_per_line(conn, tmp_path
     contract = gmv_contract(schedule="volume", tiers=(("0", "0.15"), ("1000", "0.25")))
     merchant, (a1, _, _) = new_gmv_merchant(conn, contract)
     o = merchant
-    import_file(
+    import_interactions(
         conn,
-        "interactions",
-        interactions(
-            tmp_path,
-            merchant,
-            [
-                (f"{o}-e1", a1, "click", "c", "2026-10-10T08:00:00+00:00", ""),
-            ],
-        ),
+        tmp_path,
+        merchant,
+        [
+            (f"{o}-e1", a1, "click", "c", "2026-10-10T08:00:00+00:00", ""),
+        ],
     )
-    import_file(
+    import_orders(
         conn,
-        "orders",
-        orders(
-            tmp_path,
-            merchant,
-            [
-                # 10.30 x 0.15 = 1.545 -> 1.54 (half-even; half-up would give 1.55)
-                (f"{o}-1", 1, ORDER_AT, "c", 1, "10.30", "", "USD", ""),
-                # 3 x 19.99 - 5.00 = 54.97; x 0.15 = 8.2455 -> 8.25
-                (f"{o}-1", 2, ORDER_AT, "c", 3, "19.99", "5.00", "USD", ""),
-            ],
-        ),
+        tmp_path,
+        merchant,
+        [
+            # 10.30 x 0.15 = 1.545 -> 1.54 (half-even; half-up would give 1.55)
+            (f"{o}-1", 1, ORDER_AT, "c", 1, "10.30", "", "USD", ""),
+            # 3 x 19.99 - 5.00 = 54.97; x 0.15 = 8.2455 -> 8.25
+            (f"{o}-1", 2, ORDER_AT, "c", 3, "19.99", "5.00", "USD", ""),
+        ],
     )
     assert line(conn, f"{o}-1", "1")["commission"] == Decimal("1.54")
     assert line(conn, f"{o}-1", "2")["net_gmv"] == Decimal("54.97")
@@ -188,29 +178,23 @@ def test_commission_is_first_tier_rate_rounded_half_even_per_line(conn, tmp_path
 def test_foreign_currency_waits_for_its_rate_then_converts(conn, tmp_path):
     merchant, (a1, _, _) = new_gmv_merchant(conn, gmv_contract(currency="JPY"))
     o = merchant
-    import_file(
+    import_interactions(
         conn,
-        "interactions",
-        interactions(
-            tmp_path,
-            merchant,
-            [
-                (f"{o}-e1", a1, "click", "c", "2026-10-09T23:00:00-05:00", ""),
-            ],
-        ),
+        tmp_path,
+        merchant,
+        [
+            (f"{o}-e1", a1, "click", "c", "2026-10-09T23:00:00-05:00", ""),
+        ],
     )
     # 23:30 on the 9th in New York is the 10th in UTC: the rate of 2026-10-10 applies
-    import_file(
+    import_orders(
         conn,
-        "orders",
-        orders(
-            tmp_path,
-            merchant,
-            [
-                (f"{o}-1", 1, "2026-10-09T23:30:00-05:00", "c", 1, "19.99", "", "USD", ""),
-                (f"{o}-2", 1, "2026-10-09T23:30:00-05:00", "c", 1, "20.00", "", "EUR", ""),
-            ],
-        ),
+        tmp_path,
+        merchant,
+        [
+            (f"{o}-1", 1, "2026-10-09T23:30:00-05:00", "c", 1, "19.99", "", "USD", ""),
+            (f"{o}-2", 1, "2026-10-09T23:30:00-05:00", "c", 1, "20.00", "", "EUR", ""),
+        ],
     )
     waiting = line(conn, f"{o}-1")
     assert (waiting["status"], waiting["reason"]) == (
@@ -238,28 +222,22 @@ def test_foreign_currency_waits_for_its_rate_then_converts(conn, tmp_path):
 def test_kwd_has_three_decimals(conn, tmp_path):
     merchant, (a1, _, _) = new_gmv_merchant(conn, gmv_contract(currency="KWD"))
     o = merchant
-    import_file(
+    import_interactions(
         conn,
-        "interactions",
-        interactions(
-            tmp_path,
-            merchant,
-            [
-                (f"{o}-e1", a1, "view", "c", "2026-10-10T11:00:00+00:00", ""),
-            ],
-        ),
+        tmp_path,
+        merchant,
+        [
+            (f"{o}-e1", a1, "view", "c", "2026-10-10T11:00:00+00:00", ""),
+        ],
     )
-    import_file(
+    import_orders(
         conn,
-        "orders",
-        orders(
-            tmp_path,
-            merchant,
-            [
-                # 4.503 x 0.20 = 0.9006 -> 0.901
-                (f"{o}-1", 1, ORDER_AT, "c", 1, "4.503", "", "KWD", ""),
-            ],
-        ),
+        tmp_path,
+        merchant,
+        [
+            # 4.503 x 0.20 = 0.9006 -> 0.901
+            (f"{o}-1", 1, ORDER_AT, "c", 1, "4.503", "", "KWD", ""),
+        ],
     )
     assert line(conn, f"{o}-1")["commission"] == Decimal("0.901")
 
@@ -267,28 +245,22 @@ def test_kwd_has_three_decimals(conn, tmp_path):
 def test_refunds_claw_back_at_the_accrued_rate_never_more_than_accrued(conn, tmp_path):
     merchant, (a1, _, _) = new_gmv_merchant(conn)
     o = merchant
-    import_file(
+    import_interactions(
         conn,
-        "interactions",
-        interactions(
-            tmp_path,
-            merchant,
-            [
-                (f"{o}-e1", a1, "click", "c", "2026-10-10T08:00:00+00:00", ""),
-            ],
-        ),
+        tmp_path,
+        merchant,
+        [
+            (f"{o}-e1", a1, "click", "c", "2026-10-10T08:00:00+00:00", ""),
+        ],
     )
     # 3 x 3.33 - 0.01 = 9.98; x 0.20 = 1.996 -> 2.00
-    import_file(
+    import_orders(
         conn,
-        "orders",
-        orders(
-            tmp_path,
-            merchant,
-            [
-                (f"{o}-1", 1, ORDER_AT, "c", 3, "3.33", "0.01", "USD", ""),
-            ],
-        ),
+        tmp_path,
+        merchant,
+        [
+            (f"{o}-1", 1, ORDER_AT, "c", 3, "3.33", "0.01", "USD", ""),
+        ],
     )
     assert line(conn, f"{o}-1")["commission"] == Decimal("2.00")
     header = "refund_id,order_id,line_id,refunded_at,quantity,amount"
@@ -330,27 +302,21 @@ def test_refunds_claw_back_at_the_accrued_rate_never_more_than_accrued(conn, tmp
 def test_refund_after_close_claws_back_in_the_next_open_month(conn, tmp_path):
     merchant, (a1, _, _) = new_gmv_merchant(conn)
     o = merchant
-    import_file(
+    import_interactions(
         conn,
-        "interactions",
-        interactions(
-            tmp_path,
-            merchant,
-            [
-                (f"{o}-e1", a1, "click", "c", "2026-10-10T08:00:00+00:00", ""),
-            ],
-        ),
+        tmp_path,
+        merchant,
+        [
+            (f"{o}-e1", a1, "click", "c", "2026-10-10T08:00:00+00:00", ""),
+        ],
     )
-    import_file(
+    import_orders(
         conn,
-        "orders",
-        orders(
-            tmp_path,
-            merchant,
-            [
-                (f"{o}-1", 1, ORDER_AT, "c", 2, "50.00", "", "USD", ""),
-            ],
-        ),
+        tmp_path,
+        merchant,
+        [
+            (f"{o}-1", 1, ORDER_AT, "c", 2, "50.00", "", "USD", ""),
+        ],
     )
     close_month(conn, merchant, date(2026, 10, 1))
     refund = write_csv(
@@ -387,28 +353,22 @@ def test_tier_true_up_at_close(conn, tmp_path, schedule, expected_true_up):
     contract = gmv_contract(schedule=schedule, tiers=(("0", "0.15"), ("1000", "0.25")))
     merchant, (a1, _, _) = new_gmv_merchant(conn, contract)
     o = merchant
-    import_file(
+    import_interactions(
         conn,
-        "interactions",
-        interactions(
-            tmp_path,
-            merchant,
-            [
-                (f"{o}-e1", a1, "click", "c", "2026-10-10T08:00:00+00:00", ""),
-            ],
-        ),
+        tmp_path,
+        merchant,
+        [
+            (f"{o}-e1", a1, "click", "c", "2026-10-10T08:00:00+00:00", ""),
+        ],
     )
-    import_file(
+    import_orders(
         conn,
-        "orders",
-        orders(
-            tmp_path,
-            merchant,
-            [
-                (f"{o}-1", 1, ORDER_AT, "c", 1, "1000.00", "", "USD", ""),
-                (f"{o}-2", 1, ORDER_AT, "c", 1, "500.00", "", "USD", ""),
-            ],
-        ),
+        tmp_path,
+        merchant,
+        [
+            (f"{o}-1", 1, ORDER_AT, "c", 1, "1000.00", "", "USD", ""),
+            (f"{o}-2", 1, ORDER_AT, "c", 1, "500.00", "", "USD", ""),
+        ],
     )
     closed = close_month(conn, merchant, date(2026, 10, 1))
     assert closed.true_up == {"USD": expected_true_up}
@@ -487,12 +447,12 @@ def test_replaying_any_file_changes_nothing(conn, tmp_path):
 def test_a_line_free_after_its_discount_can_be_refunded(conn, tmp_path):
     merchant, (a1, _, _) = new_gmv_merchant(conn)
     o = merchant
-    import_file(conn, "interactions", interactions(tmp_path, merchant, [
+    import_interactions(conn, tmp_path, merchant, [
         (f"{o}-e1", a1, "click", "c", "2026-10-10T08:00:00+00:00", ""),
-    ]))  # fmt: skip
-    import_file(conn, "orders", orders(tmp_path, merchant, [
+    ])  # fmt: skip
+    import_orders(conn, tmp_path, merchant, [
         (f"{o}-1", 1, ORDER_AT, "c", 1, "0.01", "0.01", "USD", ""),
-    ]))  # fmt: skip
+    ])  # fmt: skip
     refund = write_csv(tmp_path / "r.csv", "refund_id,order_id,line_id,refunded_at,quantity",
                        [f"{o}-r1,{o}-1,1,2026-10-11T00:00:00+00:00,1"])  # fmt: skip
     import_file(conn, "refunds", refund)

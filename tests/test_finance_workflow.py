@@ -124,25 +124,18 @@ def test_files_to_closed_month_with_statement_reconciliation_and_payouts(db, adr
     assert {r["kind"]: r["amount"] for r in rows}["total"] == "29.25"
 
     settlement = tmp_path / "settlement.csv"
+
+    def reconcile():
+        args = ["--merchant", m, "--period", "2026-10", "--settlement", str(settlement)]
+        return finance("reconcile", *args, "--out", str(tmp_path), "--json", env=adreel_env)
+
     settlement.write_text(
         "order_id,line_id,amount,currency\n"
         f"{m}-1,1,30.00,USD\n"  # after the refund
         f"{m}-2,,40.00,USD\n"  # order level
         f"#{m}-9,,35.00,USD\n"
     )
-    ok = finance(
-        "reconcile",
-        "--merchant",
-        m,
-        "--period",
-        "2026-10",
-        "--settlement",
-        str(settlement),
-        "--out",
-        str(tmp_path),
-        "--json",
-        env=adreel_env,
-    )
+    ok = reconcile()
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert json.loads(ok.stdout)["totals"]["matched"]["rows"] == 3
     settlement.write_text(
@@ -151,19 +144,7 @@ def test_files_to_closed_month_with_statement_reconciliation_and_payouts(db, adr
         f"{m}-2,,40.00,USD\n"
         f"{m}-77,1,9.00,USD\n"  # unknown to adreel
     )
-    bad = finance(
-        "reconcile",
-        "--merchant",
-        m,
-        "--period",
-        "2026-10",
-        "--settlement",
-        str(settlement),
-        "--out",
-        str(tmp_path),
-        "--json",
-        env=adreel_env,
-    )
+    bad = reconcile()
     assert bad.returncode == 3
     totals = json.loads(bad.stdout)["totals"]
     assert [

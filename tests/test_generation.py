@@ -24,7 +24,8 @@ def weights_digest(model_dir) -> str:
     return digest.hexdigest()
 
 
-def request(name: str, seed: int, color: tuple[int, int, int]) -> RenderRequest:
+def request(name: str, seed: int, color: tuple[int, int, int], **extra) -> RenderRequest:
+    """A tiny-model render request; ``extra`` sets further fields (e.g. ``upscale``)."""
     return RenderRequest(
         request_hash=name,
         image=Image.new("RGB", (96, 160), color),
@@ -37,6 +38,7 @@ def request(name: str, seed: int, color: tuple[int, int, int]) -> RenderRequest:
         steps=2,
         guidance=3.0,
         max_sequence_length=64,
+        **extra,
     )
 
 

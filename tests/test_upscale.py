@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from generation.adapters import cogvideox, wan
 from generation.engine import RenderRequest, render_requests
@@ -12,23 +11,11 @@ from generation.models import check_upscale_family, load_pipeline, load_upsample
 from generation.profiles import UpscaleStage, render_profile
 from generation.tiny_model import TINY_MODEL_NAME, TINY_UPSAMPLER_NAME
 from storage.errors import ConfigError
+from tests.test_generation import request as tiny_request
 
 
 def request(name: str, seed: int, color: tuple[int, int, int]) -> RenderRequest:
-    return RenderRequest(
-        request_hash=name,
-        image=Image.new("RGB", (96, 160), color),
-        prompt=f"a {name}",
-        negative_prompt="blurry",
-        seed=seed,
-        width=96,
-        height=160,
-        num_frames=9,
-        steps=2,
-        guidance=3.0,
-        max_sequence_length=64,
-        upscale=TINY_UPSAMPLER_NAME,
-    )
+    return tiny_request(name, seed, color, upscale=TINY_UPSAMPLER_NAME)
 
 
 @pytest.fixture(scope="module")

@@ -30,6 +30,14 @@ from storage.products import list_merchant_ids
 MISMATCH_EXIT = 3
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 period_option = click.option("--period", required=True, help="Month, YYYY-MM.")
+out_option = click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Directory for the report files (CSV, HTML; statements also JSON).",
+)
 
 
 @click.group("finance")
@@ -107,14 +115,7 @@ def close_command(merchant: str | None, period: str, as_json: bool) -> None:
 @finance_group.command("statement")
 @click.option("--merchant", required=True)
 @period_option
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(path_type=Path),
-    default=Path("."),
-    show_default=True,
-    help="Directory for the CSV, JSON and HTML statement.",
-)
+@out_option
 @click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), help="Lock date (default today).")
 @json_option
 def statement_command(merchant: str, period: str, out_dir: Path, as_of, as_json: bool) -> None:
@@ -147,14 +148,7 @@ def statement_command(merchant: str, period: str, out_dir: Path, as_of, as_json:
 @click.option(
     "--tolerance", default="0.01", show_default=True, help="Largest difference that matches."
 )
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(path_type=Path),
-    default=Path("."),
-    show_default=True,
-    help="Directory for the CSV and HTML report.",
-)
+@out_option
 @json_option
 def reconcile_command(merchant, period, settlement, tolerance, out_dir, as_json) -> None:
     """Match a settlement report against attributed lines; exit 3 if anything differs."""

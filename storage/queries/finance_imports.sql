@@ -212,18 +212,20 @@ FROM checked WHERE code IS NOT NULL ORDER BY row_no LIMIT %(limit)s;
 
 -- name: insert_staged_refunds
 -- New refunds only, with their net refund in the order's currency (a quantity refunds
--- its share of the line's discount); a replayed file inserts nothing.
-INSERT INTO refunds
-    (refund_id, order_id, line_id, merchant_id, refunded_at, quantity, amount, net_refund)
-SELECT DISTINCT ON (s.refund_id)
-    s.refund_id, s.order_id, s.line_id, o.merchant_id, s.refunded_at, s.quantity, s.amount,
-    coalesce(s.amount,
-             round(s.quantity * (o.quantity * o.unit_price - o.discount) / o.quantity, 12))
-FROM stage_refunds s
-JOIN order_lines o ON o.order_id = s.order_id AND o.line_id = s.line_id
-ORDER BY s.refund_id
-ON CONFLICT (refund_id) DO NOTHING
-RETURNING merchant_id, 1 AS new;
+-- its share of the line's discount); a replayed file inserts nothing. New rows per merchant.
+WITH inserted AS (
+    INSERT INTO refunds
+        (refund_id, order_id, line_id, merchant_id, refunded_at, quantity, amount, net_refund)
+    SELECT DISTINCT ON (s.refund_id)
+        s.refund_id, s.order_id, s.line_id, o.merchant_id, s.refunded_at, s.quantity, s.amount,
+        coalesce(s.amount,
+                 round(s.quantity * (o.quantity * o.unit_price - o.discount) / o.quantity, 12))
+    FROM stage_refunds s
+    JOIN order_lines o ON o.order_id = s.order_id AND o.line_id = s.line_id
+    ORDER BY s.refund_id
+    ON CONFLICT (refund_id) DO NOTHING
+    RETURNING merchant_id)
+SELECT merchant_id, count(*) AS new FROM inserted GROUP BY merchant_id;
 
 -- name: create_fx_staging
 -- Scratch table for one FX file on its way in (dropped at commit, or
@@ -252,9 +254,11 @@ WHERE s.base = s.quote OR s.rate = 0 OR (t.rate IS NOT NULL AND t.rate <> s.rate
 ORDER BY s.row_no LIMIT %(limit)s;
 
 -- name: insert_staged_fx
--- New rates only: a replayed file inserts nothing.
-INSERT INTO fx_rates (rate_date, base, quote, rate)
-SELECT DISTINCT ON (date, base, quote) date, base, quote, rate FROM stage_fx
-ORDER BY date, base, quote
-ON CONFLICT DO NOTHING
-RETURNING base AS merchant_id, 1 AS new;
+-- New rates only: a replayed file inserts nothing. Rates belong to no merchant.
+WITH inserted AS (
+    INSERT INTO fx_rates (rate_date, base, quote, rate)
+    SELECT DISTINCT ON (date, base, quote) date, base, quote, rate FROM stage_fx
+    ORDER BY date, base, quote
+    ON CONFLICT DO NOTHING
+    RETURNING 1)
+SELECT NULL::text AS merchant_id, count(*) AS new FROM inserted;
