@@ -134,8 +134,27 @@ def test_templates_show_their_slots():
 
 def test_end_card_is_in_brand_colours():
     scene = plan_scene(request())
-    corner = scene.end_frame[2, 2]
-    assert tuple(corner) == BRAND.primary
+    corner = scene.end_frame.rgb()[2, 2].astype(int)
+    assert np.abs(corner - BRAND.primary).max() <= 3  # through yuv420p, as a player shows it
+
+
+def test_text_is_drawn_in_its_colours():
+    """White title, the price in the brand's primary colour, both fully shown."""
+    scene = plan_scene(request(clip_frames=None, duration_s=6.0, long_side=640))
+    background = ClipBackground(None, 8, scene.size, 0, scene.background)
+    frame = render_frame(scene, background, scene.body_s * 0.9)
+    pixels = frame.rgb().astype(int)
+    boxes = {p.slot: p.box for p in scene.placed if p.kind == "text"}
+
+    def ink(slot: str) -> np.ndarray:
+        """The median colour of the text's strokes (the background here is dark)."""
+        box = boxes[slot]
+        region = pixels[box.top : box.bottom, box.left : box.right].reshape(-1, 3)
+        return np.median(region[region.max(axis=1) > 150], axis=0)
+
+    # yuv420p halves colour resolution: thin strokes lose some saturation.
+    assert np.abs(ink("title") - (250, 250, 250)).max() <= 40
+    assert np.abs(ink("price") - BRAND.primary).max() <= 40
 
 
 def test_preview_carries_a_watermark_and_final_does_not():
@@ -143,8 +162,8 @@ def test_preview_carries_a_watermark_and_final_does_not():
     assert final.watermark is None and preview.watermark is not None
     background = ClipBackground(None, 8, final.size, final.dim, final.background)
     difference = np.abs(
-        render_frame(final, background, 0.1).astype(int)
-        - render_frame(preview, background, 0.1).astype(int)
+        render_frame(final, background, 0.1).rgb().astype(int)
+        - render_frame(preview, background, 0.1).rgb().astype(int)
     )
     rows = np.nonzero(difference.sum(axis=(1, 2)))[0]
     assert len(rows) and abs((rows.min() + rows.max()) / 2 - final.size[1] / 2) < 20

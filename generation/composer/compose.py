@@ -114,14 +114,16 @@ def compose_ad(request: AdRequest, out_dir: Path, name: str = "ad") -> ComposedA
     )
     out_dir.mkdir(parents=True, exist_ok=True)
     video_path = out_dir / f"{name}.mp4"
+    count = round(request.duration_s * FPS)
     encode.write_video(
-        lambda t: render_frame(scene, clip, t),
+        (render_frame(scene, clip, index / FPS) for index in range(count)),
         video_path,
-        request.duration_s,
+        scene.size,
         FPS,
+        request.duration_s,
         request.soundtrack,
     )
-    poster = Image.fromarray(render_frame(scene, clip, scene.body_s * 0.85))
+    poster = Image.fromarray(render_frame(scene, clip, scene.body_s * 0.85).rgb())
     poster_path, thumbnail_path = out_dir / f"{name}.jpg", out_dir / f"{name}-thumb.jpg"
     poster.save(poster_path, "JPEG", quality=88)
     poster.thumbnail((THUMBNAIL_LONG_SIDE, THUMBNAIL_LONG_SIDE), Image.Resampling.LANCZOS)

@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image, ImageDraw
 
-from generation.composer import fonts, text
+from generation.composer import fonts, text, yuv
 from generation.composer.brand import BrandKit
 from generation.composer.copy import ProductCopy, features, slot_text
 from generation.composer.formats import Box, safe_area
 from generation.composer.templates import Layer, Template, end_card
+from generation.composer.yuv import Planes
 
 log = logging.getLogger(__name__)
 
@@ -34,27 +35,50 @@ class Overlay:
     """Premultiplied colour and alpha over a box, shown from ``start`` to ``end``."""
 
     box: Box
-    colour: np.ndarray  # float32 HxWx3, colour x alpha
+    colour: np.ndarray  # float32 HxWx3, RGB x alpha (0-255)
     alpha: np.ndarray  # float32 HxWx1
     start: float
     end: float
     motion: str | None = None
 
     def __post_init__(self) -> None:
-        # 8.8 fixed point: what of the frame shows through (0-256) and colour x alpha.
-        self.keep = np.round((1.0 - self.alpha) * 256).astype(np.uint16)
-        self.colour16 = np.round(self.colour * 256 / 255).astype(np.uint16)
+        # Grown to even corners (with clear pixels) so chroma blends whole chroma pixels.
+        box = yuv.even(self.box)
+        pad = (
+            (self.box.top - box.top, box.bottom - self.box.bottom),
+            (self.box.left - box.left, box.right - self.box.right),
+            (0, 0),
+        )
+        self.box = box
+        alpha = np.pad(self.alpha, pad)
+        premultiplied = np.pad(self.colour, pad) @ yuv.MATRIX.T + alpha * yuv.OFFSET
+        height, width = alpha.shape[:2]
+        alpha_c, chroma = (
+            a.reshape(height // 2, 2, width // 2, 2, -1).mean(axis=(1, 3))
+            for a in (alpha, premultiplied[..., 1:])
+        )
+        # 8.8 fixed point per plane: what of the frame shows through (0-256), and the
+        # layer's premultiplied value.
+        self.planes = (
+            (_fixed(1.0 - alpha[..., 0]), _fixed(premultiplied[..., 0])),
+            (_fixed(1.0 - alpha_c[..., 0]), _fixed(chroma[..., 0])),
+            (_fixed(1.0 - alpha_c[..., 0]), _fixed(chroma[..., 1])),
+        )
+
+
+def _fixed(values: np.ndarray) -> np.ndarray:
+    return np.round(values * 256).astype(np.uint16)
 
 
 @dataclass
 class Picture:
-    """A product image with a slow pan and zoom inside its box."""
+    """A product image with a slow pan and zoom inside its box (even corners)."""
 
     box: Box
-    source: Image.Image  # RGB, the box's aspect, ZOOM larger than the box
+    sources: tuple[Image.Image, ...]  # Y, U, V at the box's aspect, ZOOM larger
     start: float
     end: float
-    cached: np.ndarray | None = None
+    cached: Planes | None = None  # the box's Y, U, V at ``cached_step``
     cached_step: int | None = None
 
 
@@ -73,10 +97,10 @@ class Scene:
     body_s: float
     duration_s: float
     dim: float
-    background: np.ndarray  # the static frame behind the clip, or without one
+    background: Planes  # the static frame behind the clip, or without one
     pictures: list[Picture] = field(default_factory=list)
     overlays: list[Overlay] = field(default_factory=list)
-    end_frame: np.ndarray | None = None
+    end_frame: Planes | None = None
     end_overlays: list[Overlay] = field(default_factory=list)
     watermark: Overlay | None = None
     placed: list[Placed] = field(default_factory=list)
@@ -139,10 +163,9 @@ def build_scene(
     scene = Scene(size, body_s, duration_s, 0.0, _gradient(size, brand.secondary))
     for layer in template.layers:
         _place(scene, ctx, layer, products, 0.0, body_s)
-    end_frame = Image.new("RGB", size, brand.primary)
     for layer in end_card():
         _place(scene, ctx, layer, products[:1], body_s, duration_s, end=True)
-    scene.end_frame = np.asarray(end_frame).copy()
+    scene.end_frame = yuv.solid(size, brand.primary)
     # Static end-card layers are drawn into the end frame once.
     for overlay in [o for o in scene.end_overlays if o.motion is None]:
         blend(scene.end_frame, overlay, 1.0)
@@ -203,7 +226,8 @@ def _draw(ctx: Context, layer: Layer, product, line, box: Box, start: float, end
     if layer.kind == "image":
         if product is None or product.image is None:
             return None
-        return Picture(box, _picture_source(product.image, box.size), start, end)
+        box = yuv.even(box)
+        return Picture(box, yuv.ycbcr_planes(_picture_source(product.image, box.size)), start, end)
     if layer.kind == "logo":
         if ctx.brand.logo is None:
             return None
@@ -257,20 +281,24 @@ def _overlay(image: Image.Image, box: Box, start, end, motion) -> Overlay | None
     return Overlay(placed, cropped[..., :3] * alpha * 255.0, alpha, start, end, motion)
 
 
-def blend(frame: np.ndarray, overlay: Overlay, strength: float, columns: int | None = None):
-    """Source-over blend of an overlay into the frame, in place, in 16-bit integers."""
+def blend(frame: Planes, overlay: Overlay, strength: float, columns: int | None = None):
+    """Source-over blend of an overlay into the frame's planes, in place, in 8.8 fixed
+    point; ``columns`` (even) limits it to the overlay's left part, for wipes."""
     box = overlay.box
     width = box.right - box.left if columns is None else columns
     if width <= 0:
         return
-    region = frame[box.top : box.bottom, box.left : box.left + width]
-    if strength >= 1.0:
-        keep, colour = overlay.keep[:, :width], overlay.colour16[:, :width]
-    else:
-        weight = np.uint16(round(strength * 256))
-        keep = 256 - ((256 - overlay.keep[:, :width]) * weight >> 8)
-        colour = overlay.colour16[:, :width] * weight >> 8
-    region[:] = (region * keep + colour) >> 8
+    weight = round(strength * 256)
+    for plane, (keep, colour), scale in zip(
+        (frame.y, frame.u, frame.v), overlay.planes, (1, 2, 2), strict=True
+    ):
+        top, left, cols = box.top // scale, box.left // scale, width // scale
+        region = plane[top : top + keep.shape[0], left : left + cols]
+        keep, colour = keep[:, :cols], colour[:, :cols]
+        if weight < 256:  # fading in: in 32 bits, the products overflow 16
+            keep = 256 - ((256 - keep.astype(np.uint32)) * weight >> 8)
+            colour = colour.astype(np.uint32) * weight >> 8
+        region[:] = (region * keep + colour) >> 8
 
 
 def _shadow(drawn: Image.Image) -> Image.Image:
@@ -321,10 +349,11 @@ def _watermark(ctx: Context) -> Overlay:
     return _overlay(drawn, band, 0.0, float("inf"), None)
 
 
-def _gradient(size: tuple[int, int], colour: tuple[int, int, int]) -> np.ndarray:
+def _gradient(size: tuple[int, int], colour: tuple[int, int, int]) -> Planes:
     """A vertical gradient from the brand colour to black: the frame without a clip."""
     ramp = np.linspace(1.0, 0.35, size[1], dtype=np.float32)[:, None, None]
-    return (np.array(colour, dtype=np.float32) * ramp * np.ones((1, size[0], 1))).astype(np.uint8)
+    column = (np.array(colour, dtype=np.float32) * ramp).astype(np.uint8)
+    return yuv.from_image(Image.fromarray(column), size)
 
 
 def _on(colour: tuple[int, int, int]) -> tuple[int, int, int]:

@@ -95,8 +95,8 @@ def _baseline(still: Path, frames: int, out: Path) -> float:
     command = [
         imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
         "-loop", "1", "-framerate", str(FPS), "-i", str(still), "-frames:v", str(frames),
-        "-c:v", "libx264", "-preset", encode.PRESET, "-threads", str(encode.threads()),
-        "-pix_fmt", "yuv420p", *encode.FFMPEG_PARAMS, str(out),
+        *encode.video_options(),
+        str(out),
     ]  # fmt: skip
     started = time.perf_counter()
     subprocess.run(command, check=True)
