@@ -86,6 +86,16 @@ def campaign_materials(conn: psycopg.Connection, campaign_id: str) -> list[dict[
     return conn.execute(query("campaign_materials"), {"campaign_id": campaign_id}).fetchall()
 
 
+def campaign_previews(conn: psycopg.Connection, campaign_id: str) -> list[dict[str, Any]]:
+    """The campaign's rendered previews in priority order, each with its poster's object
+    key (``preview_poster_key``), product, material and decision, for review."""
+    return [
+        m
+        for m in campaign_materials(conn, campaign_id)
+        if m["preview_asset_id"] is not None and m["preview_poster_key"] is not None
+    ]
+
+
 def decide(
     conn: psycopg.Connection,
     campaign_id: str,

@@ -24,7 +24,12 @@ from prefect.tasks import exponential_backoff
 from attribution.billing import charge_accepted_material
 from attribution.contracts import Contract, contract_at
 from flows.campaigns.budget import render_within_budget
-from flows.campaigns.delivery import manifest_rows, write_contact_sheet, write_manifest
+from flows.campaigns.delivery import (
+    manifest_rows,
+    write_contact_sheet,
+    write_manifest,
+    write_preview_sheet,
+)
 from flows.campaigns.spec import CampaignSpec
 from flows.planning import Material, plan_material_renders
 from flows.progress import tracker
@@ -36,6 +41,7 @@ from storage.objects import StorageError
 # (`prefect gcl create adreel-gpu --limit N`; without it, renders are not limited).
 GPU_LIMIT = "adreel-gpu"
 APPROVAL_POLL_S = 2.0
+PREVIEW_SHEET = "previews_pending.png"
 
 
 def _transient(task, task_run, state) -> bool:
@@ -244,6 +250,20 @@ def deliver(campaign_id: str, merchant_id: str, bill_raas: bool, out_dir: str) -
     }
 
 
+@task(**RETRIES)
+def review_sheet(campaign_id: str, out_dir: str) -> str | None:
+    """The previews awaiting a decision as one PNG, beside the delivery, for review."""
+    svc = services()
+    campaign, _ = load_campaign(campaign_id)
+    with svc.db.connection() as conn:
+        previews = rows.campaign_previews(conn, campaign_id)
+    path = Path(out_dir) / PREVIEW_SHEET
+    if write_preview_sheet(campaign, previews, svc.store, path, "pending"):
+        return str(path)
+    path.unlink(missing_ok=True)  # an earlier run's sheet would show decided previews
+    return None
+
+
 def delivery_dir(campaign_id: str) -> Path:
     return services().settings.home / "campaigns" / campaign_id
 
@@ -301,4 +321,6 @@ def _run_steps(
     summary["delivery"] = deliver(campaign_id, merchant_id, "raas" in contract.modes, target)
     pending = summary["decisions"]["pending"]
     summary["status"] = "awaiting_approval" if pending else "delivered"
+    # 7. A contact sheet of the previews still awaiting a decision, for the review.
+    summary["preview_sheet"] = review_sheet(campaign_id, target)
     return summary

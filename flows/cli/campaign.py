@@ -152,6 +152,8 @@ def _print_run(summary: dict) -> None:
         f"{decisions['pending']} waiting; finals {finals['rendered']} new; "
         f"{delivery['delivered']} delivered ({delivery['manifest_csv']})"
     )
+    if summary.get("preview_sheet"):
+        status(f"previews to review: {summary['preview_sheet']}")
     status(f"status: {summary['status']}")
 
 
@@ -231,6 +233,52 @@ def _not_rendered(summary: dict) -> list[dict]:
         for stage in ("previews", "finals")
         for item in (summary.get(stage) or {}).get("not_rendered", [])
     ]
+
+
+@campaign_group.command("contact-sheet")
+@click.argument("campaign_id")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="PNG file to write.",
+)
+@click.option(
+    "--status",
+    "decision",
+    type=click.Choice(["pending", "approved", "rejected", "all"]),
+    default="all",
+    show_default=True,
+    help="Only previews with this decision.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def contact_sheet_command(campaign_id: str, out: Path, decision: str, as_json: bool) -> None:
+    """A PNG of the campaign's preview posters, each labelled with product, template,
+    format, language, variant and decision, for review before approving."""
+    from flows.campaigns.delivery import write_preview_sheet
+
+    svc = services()
+    with svc.db.connection() as conn:
+        campaign = rows.get_campaign(conn, campaign_id)
+        previews = rows.campaign_previews(conn, campaign_id)
+    if not previews:
+        raise AdreelError(
+            f"campaign {campaign_id} has no previews yet; `adreel campaign run {campaign_id}` "
+            "renders them"
+        )
+    only = None if decision == "all" else decision
+    shown = write_preview_sheet(campaign, previews, svc.store, out, only)
+    if not shown:
+        raise AdreelError(
+            f"campaign {campaign_id} has no {decision} previews (of {len(previews)}); "
+            "nothing written"
+        )
+    if as_json:
+        emit_json(
+            {"campaign_id": campaign_id, "path": str(out), "count": shown, "status": decision}
+        )
+        return
+    status(f"campaign {campaign_id}: {shown} previews ({decision}) on {out}")
 
 
 @campaign_group.command("approve")

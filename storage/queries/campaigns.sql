@@ -71,14 +71,19 @@ SET priority = EXCLUDED.priority,
                         THEN campaign_materials.delivered_at END;
 
 -- name: campaign_materials
--- Every material of a campaign with its preview and final video assets and render state.
-SELECT m.*, pj.status AS preview_status, pj.error AS preview_error,
-       pv.asset_id AS preview_asset_id, fj.status AS final_status, fj.error AS final_error,
+-- Every material of a campaign with its product's title, its preview and final assets
+-- (videos and posters) and render state.
+SELECT m.*, p.title AS product_title, pj.status AS preview_status, pj.error AS preview_error,
+       pv.asset_id AS preview_asset_id, pp.object_key AS preview_poster_key,
+       fj.status AS final_status, fj.error AS final_error,
        fv.asset_id AS final_asset_id, fv.object_key AS final_object_key,
        fp.object_key AS final_poster_key
 FROM campaign_materials m
 JOIN render_jobs pj ON pj.request_hash = m.preview_hash
+-- the product's title, for labels (removed products keep their rows)
+LEFT JOIN products p ON p.merchant_id = pj.merchant_id AND p.product_id = m.product_id
 LEFT JOIN assets pv ON pv.request_hash = m.preview_hash AND pv.kind = 'video'
+LEFT JOIN assets pp ON pp.request_hash = m.preview_hash AND pp.kind = 'poster'
 LEFT JOIN render_jobs fj ON fj.request_hash = m.final_hash
 LEFT JOIN assets fv ON fv.request_hash = m.final_hash AND fv.kind = 'video'
 LEFT JOIN assets fp ON fp.request_hash = m.final_hash AND fp.kind = 'poster'
