@@ -16,6 +16,7 @@ from catalog.errors import CatalogError
 from flows.cli import (
     assets,
     bench,
+    brand,
     campaign,
     catalog,
     contract,
@@ -54,6 +55,7 @@ for group in (
     catalog,
     campaign,
     assets,
+    brand,
     contract,
     ledger,
     finance,

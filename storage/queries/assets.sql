@@ -33,10 +33,15 @@ ORDER BY asset_id DESC;
 SELECT * FROM assets WHERE asset_id = %(asset_id)s AND merchant_id = %(merchant_id)s;
 
 -- name: referenced_object_keys
--- Every object key a row points at (assets and product images), under a prefix.
+-- Every object key a row points at (assets, product images, brand kits' logos and
+-- fonts), under a prefix.
 SELECT object_key AS key FROM assets WHERE object_key LIKE %(prefix)s || '%%'
 UNION
-SELECT image_key FROM products WHERE image_key LIKE %(prefix)s || '%%';
+SELECT image_key FROM products WHERE image_key LIKE %(prefix)s || '%%'
+UNION
+SELECT logo_key FROM brand_kits WHERE logo_key LIKE %(prefix)s || '%%'
+UNION
+SELECT font_key FROM brand_kits WHERE font_key LIKE %(prefix)s || '%%';
 
 -- name: assets_under_prefix
 -- Asset rows not yet marked missing that existed before the store was listed.
