@@ -12,6 +12,7 @@ from PIL import Image
 
 from generation.composer import encode
 from generation.composer.brand import BrandKit
+from generation.composer.clip import ClipBackground
 from generation.composer.copy import ProductCopy
 from generation.composer.formats import (
     FPS,
@@ -19,7 +20,7 @@ from generation.composer.formats import (
     output_size,
     platforms_for,
 )
-from generation.composer.frames import ClipBackground, render_frame
+from generation.composer.frames import render_frame
 from generation.composer.scene import Scene, build_scene
 from generation.composer.templates import template
 
@@ -114,16 +115,19 @@ def compose_ad(request: AdRequest, out_dir: Path, name: str = "ad") -> ComposedA
     )
     out_dir.mkdir(parents=True, exist_ok=True)
     video_path = out_dir / f"{name}.mp4"
-    count = round(request.duration_s * FPS)
-    encode.write_video(
-        (render_frame(scene, clip, index / FPS) for index in range(count)),
-        video_path,
-        scene.size,
-        FPS,
-        request.duration_s,
-        request.soundtrack,
-    )
-    poster = Image.fromarray(render_frame(scene, clip, scene.body_s * 0.85).rgb())
+    try:
+        encode.write_video(
+            lambda index, out: render_frame(scene, clip, index / FPS, out),
+            round(request.duration_s * FPS),
+            video_path,
+            scene.size,
+            FPS,
+            request.duration_s,
+            request.soundtrack,
+        )
+        poster = Image.fromarray(render_frame(scene, clip, scene.body_s * 0.85).rgb())
+    finally:
+        clip.close()
     poster_path, thumbnail_path = out_dir / f"{name}.jpg", out_dir / f"{name}-thumb.jpg"
     poster.save(poster_path, "JPEG", quality=88)
     poster.thumbnail((THUMBNAIL_LONG_SIDE, THUMBNAIL_LONG_SIDE), Image.Resampling.LANCZOS)
