@@ -14,6 +14,7 @@ from threading import Thread
 import imageio_ffmpeg
 import numpy as np
 
+from generation.composer.encode import widen_pipe
 from generation.composer.yuv import Planes
 
 # Scaled clip frames are kept up to this many bytes; past it, the clip plays at a lower
@@ -70,6 +71,8 @@ class _Scaler:
         self.process = subprocess.Popen(
             command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
         )
+        widen_pipe(self.process.stdin)
+        widen_pipe(self.process.stdout)
         self.feeder = Thread(target=self._feed, args=(frames,), daemon=True)
         self.feeder.start()
 

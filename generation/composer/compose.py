@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from generation.composer.formats import (
 from generation.composer.frames import render_frame
 from generation.composer.scene import Scene, build_scene
 from generation.composer.templates import template
+from generation.composer.yuv import Planes
 
 log = logging.getLogger(__name__)
 
@@ -115,25 +117,39 @@ def compose_ad(request: AdRequest, out_dir: Path, name: str = "ad") -> ComposedA
     )
     out_dir.mkdir(parents=True, exist_ok=True)
     video_path = out_dir / f"{name}.mp4"
-    try:
-        encode.write_video(
-            lambda index, out: render_frame(scene, clip, index / FPS, out),
-            round(request.duration_s * FPS),
-            video_path,
-            scene.size,
-            FPS,
-            request.duration_s,
-            request.soundtrack,
-        )
-        poster = Image.fromarray(render_frame(scene, clip, scene.body_s * 0.85).rgb())
-    finally:
-        clip.close()
     poster_path, thumbnail_path = out_dir / f"{name}.jpg", out_dir / f"{name}-thumb.jpg"
+    poster_index = round(scene.body_s * 0.85 * FPS)
+    with ThreadPoolExecutor(max_workers=1) as saver:
+        saved = []
+
+        def render(index: int, out: Planes) -> None:
+            render_frame(scene, clip, index / FPS, out)
+            if index == poster_index:  # saved while the encoder works
+                saved.append(saver.submit(_save_poster, out.copy(), poster_path, thumbnail_path))
+
+        try:
+            encode.write_video(
+                render,
+                round(request.duration_s * FPS),
+                video_path,
+                scene.size,
+                FPS,
+                request.duration_s,
+                request.soundtrack,
+            )
+        finally:
+            clip.close()
+        for future in saved:
+            future.result()
+    width, height = scene.size
+    return ComposedAd(video_path, poster_path, width, height, request.duration_s, thumbnail_path)
+
+
+def _save_poster(frame: Planes, poster_path: Path, thumbnail_path: Path) -> None:
+    poster = Image.fromarray(frame.rgb())
     poster.save(poster_path, "JPEG", quality=88)
     poster.thumbnail((THUMBNAIL_LONG_SIDE, THUMBNAIL_LONG_SIDE), Image.Resampling.LANCZOS)
     poster.save(thumbnail_path, "JPEG", quality=82)
-    width, height = scene.size
-    return ComposedAd(video_path, poster_path, width, height, request.duration_s, thumbnail_path)
 
 
 __all__ = ["PLATFORMS", "AdRequest", "ComposedAd", "check_request", "compose_ad", "plan_scene"]

@@ -9,6 +9,8 @@ ahead on its own thread, so composing the next frame overlaps encoding the last.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import subprocess
 import tempfile
@@ -32,6 +34,7 @@ FFMPEG_PARAMS = ["-profile:v", "high", "-crf", CRF, "-movflags", "+faststart"]
 COLOUR_TAGS = ["-colorspace", "smpte170m", "-color_range", "tv"]
 AUDIO_FADE_S = 1.0
 QUEUED_FRAMES = 8  # 25 MB at 1080x1920
+PIPE_BYTES = 1024 * 1024
 
 
 class EncodeError(RuntimeError):
@@ -75,6 +78,7 @@ def write_video(
         ]  # fmt: skip
         with (Path(scratch) / "ffmpeg.log").open("w+b") as log:
             process = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=log)
+            widen_pipe(process.stdin)
             try:
                 _feed(render, count, size, process.stdin)
             finally:
@@ -119,6 +123,13 @@ def _feed(render: Callable[[int, Planes], None], count: int, size, pipe) -> None
     finally:
         written.put(None)
         writer.join()
+
+
+def widen_pipe(stream) -> None:
+    """Let a pipe hold a megabyte rather than 64 KB: a frame then crosses it in a few
+    writes, not fifty wake-ups of the process on the other end. Best effort."""
+    with contextlib.suppress(AttributeError, OSError):  # not Linux, or over the limit
+        fcntl.fcntl(stream.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
 
 
 def _soundtrack(path: Path, duration_s: float) -> AudioFileClip:
