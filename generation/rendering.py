@@ -3,24 +3,41 @@
 This is the one piece of code behind both paths: called in-process when no broker
 is configured, and by the Celery task on a worker. It takes job ids, re-reads their
 state, and skips what is already done, so running it twice is harmless.
+
+Each ad is composed with its merchant's stored brand kit as it is when the batch starts
+(no kit: the product's brand on the default colours). A product without a usable image
+(none in the catalog, its object gone, bytes that do not decode) still renders: a plain
+card in the brand's secondary colour conditions the clip, the template uses its layout
+without an image, and the job records why.
 """
 
 from __future__ import annotations
 
 import io
 import logging
+import os
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from generation.composer import AdRequest, BrandKit, ComposedAd, ProductCopy, compose_ad
+from generation.composer import (
+    AdRequest,
+    BrandKit,
+    ComposedAd,
+    ProductCopy,
+    compose_ad,
+    load_image,
+)
+from generation.composer.brand import parse_colour
 from generation.engine import RenderedClip, RenderRequest, render_requests
 from generation.metering import tokens_for
 from generation.models import load_pipeline
 from storage.assets import record_asset
+from storage.brand_kits import get_brand_kit
 from storage.db import Database
 from storage.objects import ObjectStore, StorageError, asset_key, sha256_file
 from storage.renders import get_render_jobs, mark_render_jobs, record_usage
@@ -49,22 +66,25 @@ def render_batch(
     if not pending:
         return BatchResult([], skipped)
     pipe = _load_or_fail(pending, settings, db)
-    requests, readable, images = [], [], {}
+    kits = BrandKits(settings, db, store)
+    requests, readable, inputs = [], [], {}
     for job in pending:
         try:
             # Read once: the same image conditions the clip and goes into the ad.
-            images[job["request_hash"]] = _product_image(job, store)
-            requests.append(_to_request(job, images[job["request_hash"]]))
-            readable.append(job)
-        except (StorageError, OSError, UnidentifiedImageError) as exc:
-            # One unreadable product image fails its own request, not its batch.
-            _fail(db, [job], f"product image unreadable: {exc}")
+            inputs[job["request_hash"]] = _job_inputs(job, kits, store)
+        except StorageError as exc:
+            # The store did not answer for this job's files: it fails alone (a retry
+            # reads again), not its batch.
+            _fail(db, [job], str(exc))
             if on_job_done:
                 on_job_done(1)
+            continue
+        requests.append(_to_request(job, inputs[job["request_hash"]]))
+        readable.append(job)
     try:
         clips = render_requests(pipe, requests, max_batch=settings.render_batch_size)
         for job, clip in zip(readable, clips, strict=True):
-            _compose_and_store(job, clip, images[job["request_hash"]], settings, db, store)
+            _compose_and_store(job, clip, inputs[job["request_hash"]], settings, db, store)
             if on_job_done:
                 on_job_done(1)
     except Exception as exc:
@@ -86,11 +106,93 @@ def _fail(db: Database, jobs: list[dict], error: str) -> None:
         mark_render_jobs(conn, [job["request_hash"] for job in jobs], "failed", error)
 
 
-def _to_request(job: dict, product_image: Image.Image) -> RenderRequest:
+@dataclass(frozen=True)
+class JobInputs:
+    """What a job is composed from besides its clip."""
+
+    brand: BrandKit
+    product_image: Image.Image | None
+    # why the ad has no product image (None: it has one)
+    no_image_reason: str | None = None
+
+
+class BrandKits:
+    """Each merchant's stored brand kit, read once per batch; fonts are cached on disk
+    by digest under ``$ADREEL_HOME/brand-fonts``, so a worker downloads each once."""
+
+    def __init__(self, settings: Settings, db: Database, store: ObjectStore) -> None:
+        self.font_dir = settings.home / "brand-fonts"
+        self.db, self.store = db, store
+        self.kits: dict[str, BrandKit] = {}
+
+    def for_job(self, job: dict) -> BrandKit:
+        merchant_id = job["merchant_id"]
+        if merchant_id not in self.kits:
+            try:
+                self.kits[merchant_id] = self._load(merchant_id)
+            except StorageError as exc:
+                raise StorageError(f"brand kit of {merchant_id}: {exc}") from exc
+        kit = self.kits[merchant_id]
+        # A kit without a name shows the product's brand, as renders without a kit do.
+        return replace(kit, name=kit.name or job["brand"] or "")
+
+    def _load(self, merchant_id: str) -> BrandKit:
+        with self.db.connection() as conn:
+            row = get_brand_kit(conn, merchant_id)
+        if row is None:
+            return BrandKit()
+        logo = None
+        if row["logo_key"]:
+            logo = load_image(self.store.read(row["logo_key"]), f"logo of {merchant_id}")
+        return BrandKit(
+            name=row["name"],
+            primary=parse_colour(row["primary_colour"], "primary_colour"),
+            secondary=parse_colour(row["secondary_colour"], "secondary_colour"),
+            logo=logo,
+            font=self._font(row) if row["font_key"] else None,
+            call_to_action=row["call_to_action"],
+        )
+
+    def _font(self, row: dict) -> Path:
+        path = self.font_dir / f"{row['font_sha256']}{Path(row['font_key']).suffix}"
+        if not path.is_file():
+            self.font_dir.mkdir(parents=True, exist_ok=True)
+            handle, name = tempfile.mkstemp(dir=self.font_dir, suffix=".part")
+            os.close(handle)
+            partial = Path(name)
+            try:
+                self.store.download(row["font_key"], partial)
+                if sha256_file(partial) != row["font_sha256"]:
+                    raise StorageError(f"{row['font_key']} does not match its SHA-256")
+                partial.replace(path)  # atomic: a concurrent reader sees all or nothing
+            finally:
+                partial.unlink(missing_ok=True)
+        return path
+
+
+def _job_inputs(job: dict, kits: BrandKits, store: ObjectStore) -> JobInputs:
+    brand = kits.for_job(job)
+    image, reason = _product_image(job, store)
+    if reason is not None:
+        log.warning(
+            "product %s of %s renders without its image: %s",
+            job["product_id"],
+            job["merchant_id"],
+            reason,
+        )
+    return JobInputs(brand, image, reason)
+
+
+def _to_request(job: dict, inputs: JobInputs) -> RenderRequest:
     spec = job["spec"]
+    size = (spec["width"], spec["height"])
+    if inputs.product_image is not None:
+        conditioning = inputs.product_image.resize(size)
+    else:
+        conditioning = plain_card(size, inputs.brand.secondary)
     return RenderRequest(
         request_hash=job["request_hash"],
-        image=product_image.resize((spec["width"], spec["height"])),
+        image=conditioning,
         prompt=spec["prompt"],
         negative_prompt=spec["negative_prompt"],
         seed=spec["seed"],
@@ -104,14 +206,44 @@ def _to_request(job: dict, product_image: Image.Image) -> RenderRequest:
     )
 
 
-def _product_image(job: dict, store: ObjectStore) -> Image.Image:
-    return Image.open(io.BytesIO(store.read(job["image_key"]))).convert("RGB")
+def _product_image(job: dict, store: ObjectStore) -> tuple[Image.Image | None, str | None]:
+    """The product's image, or None and why the ad goes without it. A store that does not
+    answer raises StorageError: that is a fault to retry, not a missing image."""
+    key = job["image_key"]
+    if key is None:
+        if job.get("image_status") == "failed":
+            return None, f"its image could not be fetched ({job['image_error']})"
+        if job.get("image_status") == "pending":
+            return None, "its image is not fetched yet (adreel catalog fetch-images)"
+        return None, "the catalog has no image for it"
+    try:
+        data = store.read(key)
+    except StorageError:
+        if store.exists(key):  # there but unreadable now; exists() raises if unreachable
+            raise
+        return None, f"its image {key} is missing from the object store"
+    try:
+        return Image.open(io.BytesIO(data)).convert("RGB"), None
+    except (OSError, UnidentifiedImageError, Image.DecompressionBombError) as exc:
+        return None, f"its image {key} cannot be decoded ({exc})"
+
+
+def plain_card(size: tuple[int, int], colour: tuple[int, int, int]) -> Image.Image:
+    """What conditions the clip of a product without an image: the colour, lighter
+    towards the top, so the model has light and depth to animate and no product to
+    invent."""
+    width, height = size
+    base = np.array(colour, dtype=np.float32)
+    top = base * 0.6 + 255 * 0.4
+    ramp = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None, None]
+    rows = top * (1 - ramp) + base * ramp
+    return Image.fromarray(np.broadcast_to(rows, (height, width, 3)).round().astype(np.uint8))
 
 
 def _compose_and_store(
     job: dict,
     clip: RenderedClip,
-    product_image: Image.Image,
+    inputs: JobInputs,
     settings: Settings,
     db: Database,
     store: ObjectStore,
@@ -125,7 +257,7 @@ def _compose_and_store(
         sale_price=job.get("sale_price"),
         description=job.get("description") or "",
         brand=job["brand"] or "",
-        image=product_image,
+        image=inputs.product_image,  # None: the template's layout without an image
     )
     request = AdRequest(
         template=spec["template"],
@@ -134,30 +266,55 @@ def _compose_and_store(
         duration_s=spec["duration_s"],
         platforms=tuple(spec.get("platforms", ("tiktok",))),
         locale=spec.get("locale", "en_US"),
-        brand=BrandKit(name=job["brand"] or ""),
+        brand=inputs.brand,
         preview=job["profile"] == "preview",
         long_side=max(spec["output_width"], spec["output_height"]),
         clip_frames=clip.frames,
         clip_fps=spec["clip_fps"],
     )
+    warning = None
+    if inputs.no_image_reason is not None:
+        warning = f"rendered without product image: {inputs.no_image_reason}"
     with tempfile.TemporaryDirectory(prefix="adreel-compose-") as scratch:
         ad = compose_ad(request, Path(scratch))
-        save_outputs(job, ad, settings.s3_prefix, db, store)
+        save_outputs(job, ad, settings.s3_prefix, db, store, warning)
 
 
-def save_outputs(job: dict, ad: ComposedAd, prefix: str, db: Database, store: ObjectStore) -> None:
+# Each output's content type and the suffix its object key and file name carry.
+OUTPUT_KINDS = {
+    "video": ("video/mp4", ""),
+    "poster": ("image/jpeg", ""),
+    "thumbnail": ("image/jpeg", "-thumb"),
+}
+
+
+def save_outputs(
+    job: dict,
+    ad: ComposedAd,
+    prefix: str,
+    db: Database,
+    store: ObjectStore,
+    warning: str | None = None,
+) -> None:
     """Objects first, then the asset rows and the job's status in one transaction: a row
     never points at a missing object, and a failed upload leaves no row."""
     variant = f"{job['spec']['format']}-{job['profile']}"
+    outputs = [
+        ("video", ad.video_path, (ad.width, ad.height)),
+        ("poster", ad.poster_path, (ad.width, ad.height)),
+    ]
+    if ad.thumbnail_path is not None:
+        with Image.open(ad.thumbnail_path) as thumbnail:
+            outputs.append(("thumbnail", ad.thumbnail_path, thumbnail.size))
     rows = [
-        _store_output(store, prefix, job, variant, path, content_type)
-        for path, content_type in ((ad.video_path, "video/mp4"), (ad.poster_path, "image/jpeg"))
+        {**_store_output(store, prefix, job, variant, path, kind), "width": w, "height": h}
+        for kind, path, (w, h) in outputs
     ]
     with db.connection() as conn, conn.transaction():
         for row in rows:
-            record_asset(conn, {**row, "width": ad.width, "height": ad.height})
+            record_asset(conn, row)
         record_usage(conn, usage_row(job))
-        mark_render_jobs(conn, [job["request_hash"]], "done")
+        mark_render_jobs(conn, [job["request_hash"]], "done", warning=warning)
 
 
 def usage_row(job: dict) -> dict:
@@ -178,12 +335,13 @@ def usage_row(job: dict) -> dict:
 
 
 def _store_output(
-    store: ObjectStore, prefix: str, job: dict, variant: str, path: Path, content_type: str
+    store: ObjectStore, prefix: str, job: dict, variant: str, path: Path, kind: str
 ) -> dict:
     """Upload one output under its content address (once) and describe its asset row."""
+    content_type, suffix = OUTPUT_KINDS[kind]
     digest = sha256_file(path)
     ext = path.suffix.lstrip(".")
-    key = asset_key(prefix, job["merchant_id"], digest, variant, ext)
+    key = asset_key(prefix, job["merchant_id"], digest, variant + suffix, ext)
     spec = job["spec"]
     if not store.exists(key):
         metadata = {
@@ -199,7 +357,7 @@ def _store_output(
             path,
             content_type,
             metadata,
-            download_name=_download_name(job["product_id"], variant, ext),
+            download_name=_download_name(job["product_id"], variant + suffix, ext),
             expires=job["profile"] == "preview",
             sha256=digest,
         )
@@ -208,7 +366,7 @@ def _store_output(
         "product_id": job["product_id"],
         "request_hash": job["request_hash"],
         "variant": variant,
-        "kind": "video" if content_type.startswith("video/") else "poster",
+        "kind": kind,
         "object_key": key,
         "sha256": digest,
         "size_bytes": path.stat().st_size,

@@ -22,10 +22,16 @@ def get_render_jobs(conn: psycopg.Connection, request_hashes: list[str]) -> list
 
 
 def mark_render_jobs(
-    conn: psycopg.Connection, request_hashes: list[str], status: str, error: str | None = None
+    conn: psycopg.Connection,
+    request_hashes: list[str],
+    status: str,
+    error: str | None = None,
+    warning: str | None = None,
 ) -> None:
+    """``warning``: what a render that succeeded lacked (its product image); each status
+    change replaces the last attempt's."""
     params = {"request_hashes": request_hashes, "status": status, "error": error}
-    conn.execute(query("mark_render_jobs"), params)
+    conn.execute(query("mark_render_jobs"), {**params, "warning": warning})
 
 
 def count_by_status(conn: psycopg.Connection, request_hashes: list[str]) -> dict[str, int]:

@@ -140,4 +140,4 @@ def test_a_killed_worker_loses_none_of_the_messages_it_gathered(catalog, adreel_
             "GROUP BY request_hash",
             [hashes],
         ).fetchall()
-    assert {row["request_hash"]: row["n"] for row in assets} == dict.fromkeys(hashes, 2)
+    assert {row["request_hash"]: row["n"] for row in assets} == dict.fromkeys(hashes, 3)

@@ -71,7 +71,7 @@ def test_a_run_killed_mid_render_completes_on_rerun_once(adreel_env, sample_cata
     assert rerun["previews"]["rendered"] + rerun["previews"]["reused"] == 5
     counts = render_counts(campaign)
     assert len(counts) == 5
-    assert all((c["assets"], c["usage"]) == (2, 1) for c in counts), counts
+    assert all((c["assets"], c["usage"]) == (3, 1) for c in counts), counts
     # Every hold the killed run placed was charged or released; each render charged once.
     assert open_holds(merchant) == 0
     assert wallet(env, merchant)["balance"] == str(100000 - 5 * PREVIEW_TOKENS)
@@ -112,5 +112,5 @@ def test_two_runs_of_one_campaign_at_once_one_is_refused(adreel_env, sample_cata
     out, err = first.communicate(timeout=600)
     assert first.returncode == 0, err
     assert json.loads(out.strip().splitlines()[-1])["previews"]["rendered"] == 8
-    assert all((c["assets"], c["usage"]) == (2, 1) for c in render_counts(campaign))
+    assert all((c["assets"], c["usage"]) == (3, 1) for c in render_counts(campaign))
     assert open_holds(merchant) == 0

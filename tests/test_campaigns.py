@@ -148,7 +148,7 @@ def test_previews_then_decisions_then_delivered_finals_billed_once(
     third = cli_json("campaign", "run", campaign, env=env)
     assert (third["previews"]["rendered"], third["finals"]["rendered"]) == (0, 0)
     assert third["delivery"]["raas_charged"] == 0  # re-delivery charges nothing
-    assert all((c["assets"], c["usage"]) == (2, 1) for c in render_counts(campaign))
+    assert all((c["assets"], c["usage"]) == (3, 1) for c in render_counts(campaign))
     assert len(render_counts(campaign)) == 5
 
     spent = 3 * PREVIEW_TOKENS + 2 * FINAL_TOKENS

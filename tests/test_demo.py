@@ -52,4 +52,4 @@ def test_second_demo_run_reuses_everything(first_run, adreel_env):
     assert sorted(a["asset_id"] for a in summary["assets"]) == first_ids
 
     listed = run_adreel("assets", "list", "--merchant", "demo-e2e", "--json", env=adreel_env)
-    assert len(json.loads(listed.stdout)["assets"]) == 40  # a video and a poster each
+    assert len(json.loads(listed.stdout)["assets"]) == 60  # a video, a poster, a thumbnail each

@@ -70,8 +70,8 @@ def test_a_killed_workers_batch_is_redelivered_and_rendered_once(adreel_env, tmp
                FROM render_jobs j WHERE j.merchant_id = 'crash-m'"""
         ).fetchall()
     assert len(counts) == 4
-    assert all((c["assets"], c["usage"]) == (2, 1) for c in counts), counts
+    assert all((c["assets"], c["usage"]) == (3, 1) for c in counts), counts
     listed = json.loads(
         run_adreel("assets", "list", "--merchant", "crash-m", "--json", env=adreel_env).stdout
     )
-    assert len(listed["assets"]) == 8
+    assert len(listed["assets"]) == 12  # a video, a poster and a thumbnail each

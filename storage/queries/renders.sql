@@ -7,17 +7,18 @@ RETURNING request_hash;
 
 -- name: get_render_jobs
 -- The jobs named, with the product fields a renderer needs.
-SELECT j.*, p.title, p.price, p.currency, p.image_key, p.brand, p.product_category,
-       p.sale_price, p.description
+SELECT j.*, p.title, p.price, p.currency, p.image_key, p.image_status, p.image_error,
+       p.brand, p.product_category, p.sale_price, p.description
 FROM render_jobs j
 JOIN products p USING (merchant_id, product_id)
 WHERE j.request_hash = ANY(%(request_hashes)s::text[])
 ORDER BY j.request_hash;
 
 -- name: mark_render_jobs
--- Move jobs to a new status (queued, done, failed), counting attempts on failure.
+-- Move jobs to a new status (queued, done, failed), counting attempts on failure; a
+-- warning says what a done render lacked.
 UPDATE render_jobs
-SET status = %(status)s, error = %(error)s, updated_at = now(),
+SET status = %(status)s, error = %(error)s, warning = %(warning)s, updated_at = now(),
     attempts = attempts + CASE WHEN %(status)s = 'failed' THEN 1 ELSE 0 END
 WHERE request_hash = ANY(%(request_hashes)s::text[]);
 
