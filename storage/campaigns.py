@@ -67,7 +67,8 @@ PRODUCT_FILTERS = (
 
 
 def select_products(conn: psycopg.Connection, merchant_id: str, filters: Mapping) -> list[dict]:
-    """The merchant's live products with an image that match every filter given."""
+    """The merchant's live products that match every filter given, except those whose
+    image is still to be fetched (products with no image render without one)."""
     params = {**dict.fromkeys(PRODUCT_FILTERS), **filters, "merchant_id": merchant_id}
     return conn.execute(query("select_campaign_products"), params).fetchall()
 

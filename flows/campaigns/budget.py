@@ -36,6 +36,8 @@ class BudgetedRun:
     reused: list[str] = field(default_factory=list)
     failed: list[dict] = field(default_factory=list)
     not_rendered: list[dict] = field(default_factory=list)
+    # rendered, but lacking something (e.g. "rendered without product image: ...")
+    warnings: list[dict] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return {
@@ -43,6 +45,7 @@ class BudgetedRun:
             "reused": len(self.reused),
             "failed": self.failed,
             "not_rendered": self.not_rendered,
+            "warnings": self.warnings,
         }
 
 
@@ -146,6 +149,14 @@ def _render(
         job = after[request_hash]
         if job["status"] == "done":
             run.rendered.append(request_hash)
+            if job["warning"]:
+                run.warnings.append(
+                    {
+                        "request_hash": request_hash,
+                        "product_id": job["product_id"],
+                        "warning": job["warning"],
+                    }
+                )
         else:
             run.failed.append(
                 {

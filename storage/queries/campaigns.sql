@@ -29,11 +29,13 @@ UPDATE campaigns SET cron = %(cron)s, timezone = %(timezone)s, updated_at = now(
 WHERE campaign_id = %(campaign_id)s;
 
 -- name: select_campaign_products
--- The live products a campaign's filters choose, each with an image to animate.
+-- The live products a campaign's filters choose. One without an image (none in the feed,
+-- or its fetch failed) renders on a plain card; one whose image is still to be fetched
+-- (`catalog upload --images defer`) waits for it.
 SELECT * FROM products
 WHERE merchant_id = %(merchant_id)s
   AND removed_at IS NULL
-  AND image_key IS NOT NULL
+  AND image_status <> 'pending'
   AND (%(product_ids)s::text[] IS NULL OR product_id = ANY(%(product_ids)s::text[]))
   AND (%(categories)s::text[] IS NULL OR EXISTS (
         SELECT 1 FROM unnest(%(categories)s::text[]) AS c(prefix)
