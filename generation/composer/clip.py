@@ -32,6 +32,9 @@ class ClipBackground:
         frame_bytes = size[0] * size[1] * 3 // 2
         self.stride = max(1, -(-count * frame_bytes // CLIP_CACHE_BYTES))
         self.count = -(-count // self.stride)
+        # One block for every scaled frame: numpy asks the kernel for huge pages for
+        # large arrays, so filling it takes hundreds of page faults, not a hundred thousand.
+        self.block = np.empty((self.count, frame_bytes), dtype=np.uint8)
         self.scaled: list[Planes] = []
         self._scaler = None
         if count:
@@ -42,7 +45,7 @@ class ClipBackground:
             return self.fallback
         index = _ping_pong(int(t * self.fps) // self.stride, self.count)
         while len(self.scaled) <= index:  # the first pass runs forwards, so in order
-            self.scaled.append(self._scaler.next())
+            self.scaled.append(self._scaler.read_into(self.block[len(self.scaled)]))
         return self.scaled[index]
 
     def close(self) -> None:
@@ -84,9 +87,10 @@ class _Scaler:
         except (BrokenPipeError, ValueError):
             pass  # closed early: the ad needed fewer frames
 
-    def next(self) -> Planes:
-        planes = Planes.empty(self.size)
-        view, filled = memoryview(planes.buffer), 0
+    def read_into(self, buffer: np.ndarray) -> Planes:
+        """The next scaled frame, read into ``buffer``."""
+        planes = Planes(*self.size, buffer)
+        view, filled = memoryview(buffer), 0
         while filled < len(view):
             read = self.process.stdout.readinto(view[filled:])
             if not read:
