@@ -21,8 +21,10 @@ from generation.composer import (
     TEMPLATES,
     AdRequest,
     BrandKit,
+    BrandKitError,
     ProductCopy,
     compose_ad,
+    load_brand_kit,
     plan_scene,
 )
 from generation.composer.formats import Box, safe_area
@@ -254,3 +256,18 @@ def test_campaign_formats_must_be_posted_on_one_of_its_platforms():
         campaign_from_dict({"campaign": "c", "formats": ["9x16", "16x9"]}, "c.yaml")
     with pytest.raises(CampaignFileError, match="unknown template 'promo'; known: carousel"):
         campaign_from_dict({"campaign": "c", "templates": ["promo"]}, "c.yaml")
+
+
+def test_brand_kit_file_fields_are_checked_in_one_line(tmp_path):
+    kit_file = tmp_path / "brand.yaml"
+    kit_file.write_text("name:\nprimary: '#ff0000'\n")
+    assert load_brand_kit(kit_file).name == ""  # an empty name is no name, not "None"
+    for text, message in (
+        ("logo: 12\n", r"brand.yaml: logo: expected a file path, not 12$"),
+        ("font: [a, b]\n", r"brand.yaml: font: expected a file path, not \['a', 'b'\]$"),
+        ("logo: missing.png\n", r"brand.yaml: logo: no file .*missing.png$"),
+        ("name: {a: 1}\n", r"brand.yaml: name: expected text, not dict$"),
+    ):
+        kit_file.write_text(text)
+        with pytest.raises(BrandKitError, match=message):
+            load_brand_kit(kit_file)

@@ -79,23 +79,32 @@ def load_brand_kit(path: Path) -> BrandKit:
         raise BrandKitError(
             f"{path}: unknown field {sorted(unknown)[0]!r}; known: {', '.join(sorted(_FIELDS))}"
         )
-    kit = {"name": str(raw.get("name", ""))}
+    name = raw.get("name")
+    if name is not None and not isinstance(name, str | int | float):
+        raise BrandKitError(f"{path}: name: expected text, not {type(name).__name__}")
+    kit = {"name": "" if name is None else str(name)}
     for colour in ("primary", "secondary"):
         if colour in raw:
             kit[colour] = parse_colour(raw[colour], f"{path}: {colour}")
     if "font" in raw:
-        font = path.parent / raw["font"]
-        if not font.is_file():
-            raise BrandKitError(f"{path}: font: no file {font}")
-        kit["font"] = font
+        kit["font"] = _file(path, raw, "font")
     if "logo" in raw:
-        logo = path.parent / raw["logo"]
-        if not logo.is_file():
-            raise BrandKitError(f"{path}: logo: no file {logo}")
+        logo = _file(path, raw, "logo")
         kit["logo"] = load_image(logo, what=f"logo {logo}")
     if "call_to_action" in raw:
         kit["call_to_action"] = raw["call_to_action"]
     return BrandKit(**kit)
+
+
+def _file(path: Path, raw: dict, field_name: str) -> Path:
+    """A file named by the kit, relative to the kit's own file."""
+    value = raw[field_name]
+    if not isinstance(value, str) or not value:
+        raise BrandKitError(f"{path}: {field_name}: expected a file path, not {value!r}")
+    found = path.parent / value
+    if not found.is_file():
+        raise BrandKitError(f"{path}: {field_name}: no file {found}")
+    return found
 
 
 def parse_colour(value, where: str) -> tuple[int, int, int]:
