@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import imageio_ffmpeg
+import numpy as np
+from PIL import Image
 
 
 @dataclass(frozen=True)
@@ -57,3 +59,15 @@ def top_level_boxes(data: bytes) -> list[str]:
             break
         offset += size
     return boxes
+
+
+def last_frame(video: Path) -> np.ndarray:
+    """The last frame of an MP4 as RGB, decoded by ffmpeg as a player would."""
+    frame = video.with_suffix(".png")
+    subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-sseof", "-0.1", "-i", str(video),
+         "-frames:v", "1", "-update", "1", "-y", str(frame)],
+        check=True,
+        timeout=60,
+    )  # fmt: skip
+    return np.asarray(Image.open(frame).convert("RGB"))

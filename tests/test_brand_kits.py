@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-import subprocess
 from io import BytesIO
 from pathlib import Path
 
 import boto3
-import imageio_ffmpeg
 import numpy as np
 import pytest
 from PIL import Image
@@ -29,6 +27,7 @@ from tests.campaign_helpers import (
 )
 from tests.conftest import TEST_BUCKET, run_adreel
 from tests.ledger_helpers import new_merchant
+from tests.media import last_frame
 
 FONT = fonts._NOTO / "NotoSansArmenian[wght].ttf"  # small, and a real font
 RED_KIT = """\
@@ -175,18 +174,6 @@ def stored_assets(env: dict, shop: str, campaign: str) -> list[dict]:
 
 def s3_client(env: dict):
     return boto3.client("s3", endpoint_url=env["ADREEL_S3_ENDPOINT_URL"], region_name="us-east-1")
-
-
-def last_frame(video: Path) -> np.ndarray:
-    """The last frame of an MP4 as RGB, decoded by ffmpeg as a player would."""
-    frame = video.with_suffix(".png")
-    subprocess.run(
-        [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-sseof", "-0.1", "-i", str(video),
-         "-frames:v", "1", "-update", "1", "-y", str(frame)],
-        check=True,
-        timeout=60,
-    )  # fmt: skip
-    return np.asarray(Image.open(frame).convert("RGB"))
 
 
 def test_campaign_end_card_is_in_the_stored_kits_primary_colour(

@@ -5,13 +5,14 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
 from catalog.sample import write_sample_catalog
 from tests.campaign_helpers import cli_json, cli_ok
 from tests.conftest import run_adreel
-from tests.media import probe
+from tests.media import last_frame, probe
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +38,17 @@ def test_render_one_ad_with_a_brand_kit(adreel_env, merchant, tmp_path):
     assert (info.width, info.height) == (1280, 1280)  # the preview size of 1:1
     assert info.duration_s == pytest.approx(6.0, abs=1 / 30)
     assert Path(result["poster"]).is_file() and Path(result["thumbnail"]).is_file()
+
+
+def test_render_uses_the_merchants_stored_brand_kit(adreel_env, merchant, tmp_path):
+    (tmp_path / "brand.yaml").write_text("name: Stored Kit\nprimary: '#ff0000'\n")
+    cli_ok("brand", "set", merchant, "--file", str(tmp_path / "brand.yaml"), env=adreel_env)
+    result = cli_json(
+        "render", "--merchant", merchant, "--product", "SKU-1001", "--template", "showcase",
+        "--format", "1x1", "--preview", "--out", str(tmp_path), env=adreel_env,
+    )  # fmt: skip
+    corner = last_frame(Path(result["video"]))[4, 4].astype(int)
+    assert np.abs(corner - (255, 0, 0)).max() <= 12  # the end card in the kit's primary
 
 
 def test_unknown_template_is_one_line_listing_the_known_ones(adreel_env, merchant, tmp_path):

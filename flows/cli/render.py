@@ -24,6 +24,7 @@ from generation.composer import (
     load_brand_kit,
     load_image,
 )
+from generation.rendering import BrandKits
 from storage.errors import AdreelError
 from storage.objects import StorageError
 from storage.products import list_products
@@ -44,7 +45,12 @@ from storage.products import list_products
     "--duration", default=6, show_default=True, type=click.Choice([str(d) for d in DURATIONS_S])
 )
 @click.option("--locale", default="en_US", show_default=True, help="Prices and call to action.")
-@click.option("--brand", "brand_file", type=click.Path(path_type=Path), help="Brand kit YAML.")
+@click.option(
+    "--brand",
+    "brand_file",
+    type=click.Path(path_type=Path),
+    help="Brand kit YAML (default: the merchant's stored kit, see `adreel brand set`).",
+)
 @click.option("--clip", "clip_file", type=click.Path(path_type=Path), help="Background clip.")
 @click.option("--soundtrack", type=click.Path(path_type=Path), help="Music, looped and faded.")
 @click.option("--preview", is_flag=True, help="Preview size with a PREVIEW watermark.")
@@ -68,9 +74,11 @@ def render_command(
     """Render one ad of catalog products to OUT/<product>-<template>-<format>.mp4."""
     products = _products(merchant, list(product_ids))
     try:
-        brand = load_brand_kit(brand_file) if brand_file else BrandKit(products[0].brand)
+        brand = load_brand_kit(brand_file) if brand_file else _stored_kit(merchant, products)
     except BrandKitError as exc:
         raise AdreelError(str(exc)) from None
+    except StorageError as exc:
+        raise AdreelError(f"brand kit of {merchant}: {exc}") from None
     request = AdRequest(
         template=template,
         ad_format=ad_format,
@@ -114,6 +122,13 @@ def _products(merchant: str, product_ids: list[str]) -> tuple[ProductCopy, ...]:
     if missing:
         raise AdreelError(f"merchant {merchant!r} has no product {missing[0]!r}")
     return tuple(_copy(rows[pid], svc.store) for pid in product_ids)
+
+
+def _stored_kit(merchant: str, products: tuple[ProductCopy, ...]) -> BrandKit:
+    """The merchant's kit from `adreel brand set`, as campaign renders use it."""
+    svc = services()
+    kits = BrandKits(svc.settings, svc.db, svc.store)
+    return kits.for_job({"merchant_id": merchant, "brand": products[0].brand})
 
 
 def _copy(row: dict, store) -> ProductCopy:
