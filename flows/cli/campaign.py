@@ -144,6 +144,8 @@ def _print_run(summary: dict) -> None:
             status(f"not rendered ({stage}): {item['product_id']}: {item['reason']}")
         for item in run["failed"]:
             status(f"failed ({stage}): {item['product_id']}: {item['error']}")
+        for item in run.get("warnings", []):
+            status(f"warning ({stage}): {item['product_id']}: {item['warning']}")
     decisions = summary["decisions"]
     status(
         f"campaign {summary['campaign_id']}: {summary['products']} products; previews "
