@@ -13,7 +13,6 @@ without an image, and the job records why.
 
 from __future__ import annotations
 
-import io
 import logging
 import os
 import tempfile
@@ -22,7 +21,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from generation.composer import (
     AdRequest,
@@ -33,6 +32,7 @@ from generation.composer import (
     load_image,
 )
 from generation.composer.brand import parse_colour
+from generation.composer.scene import on_card
 from generation.engine import RenderedClip, RenderRequest, render_requests
 from generation.metering import tokens_for
 from generation.models import load_pipeline
@@ -187,7 +187,7 @@ def _to_request(job: dict, inputs: JobInputs) -> RenderRequest:
     spec = job["spec"]
     size = (spec["width"], spec["height"])
     if inputs.product_image is not None:
-        conditioning = inputs.product_image.resize(size)
+        conditioning = on_card(inputs.product_image).resize(size)
     else:
         conditioning = plain_card(size, inputs.brand.secondary)
     return RenderRequest(
@@ -222,10 +222,11 @@ def _product_image(job: dict, store: ObjectStore) -> tuple[Image.Image | None, s
         if store.exists(key):  # there but unreadable now; exists() raises if unreachable
             raise
         return None, f"its image {key} is missing from the object store"
-    try:
-        return Image.open(io.BytesIO(data)).convert("RGB"), None
-    except (OSError, UnidentifiedImageError, Image.DecompressionBombError) as exc:
-        return None, f"its image {key} cannot be decoded ({exc})"
+    # The composer's reader: bounded size, sRGB, transparency kept (it sits on a card).
+    image = load_image(data, f"image of {job['product_id']}")
+    if image is None:
+        return None, f"its image {key} cannot be decoded"
+    return image, None
 
 
 def plain_card(size: tuple[int, int], colour: tuple[int, int, int]) -> Image.Image:

@@ -320,12 +320,18 @@ def _shadow(drawn: Image.Image) -> Image.Image:
 
 def _picture_source(image: Image.Image, size: tuple[int, int]) -> Image.Image:
     """Transparent products on a light card; cropped to the box's aspect, ZOOM larger."""
-    if image.mode == "RGBA":
-        card = Image.new("RGB", image.size, CARD)
-        card.paste(image, mask=image.getchannel("A"))
-        image = card
+    image = on_card(image)
     width, height = round(size[0] * (1 + ZOOM)), round(size[1] * (1 + ZOOM))
     return cover(image, (width, height))
+
+
+def on_card(image: Image.Image) -> Image.Image:
+    """RGB; a transparent product sits on a light card, as shoppers see it in a shop."""
+    if image.mode != "RGBA":
+        return image.convert("RGB")
+    card = Image.new("RGB", image.size, CARD)
+    card.paste(image, mask=image.getchannel("A"))
+    return card
 
 
 def cover(image: Image.Image, size: tuple[int, int]) -> Image.Image:
