@@ -1,1 +1,2 @@
-"""Interactions, orders, attribution, contracts, the double-entry ledger and statements."""
+"""Attribution: finance imports (interactions, orders, refunds, FX rates), the attribution
+rule and GMV-share commissions, posted through ``billing``."""

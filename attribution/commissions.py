@@ -22,10 +22,11 @@ from decimal import Decimal
 
 import psycopg
 
-from attribution.contracts import Contract
-from attribution.ledger import Entry, Posting, post_entries
-from attribution.money import round_to_minor
-from storage.queries import query
+from attribution.queries import query
+from billing.charges import commission_entry
+from billing.contracts import Contract
+from billing.ledger import Entry, post_entries
+from billing.money import round_to_minor
 
 POST_CHUNK = 5000
 
@@ -50,30 +51,6 @@ class Accrual:
             "unattributed_lines": self.unattributed_lines,
             "clawbacks": self.clawbacks,
         }
-
-
-def commission_entry(
-    merchant_id: str,
-    idempotency_key: str,
-    amount: Decimal,
-    currency: str,
-    effective_date: date,
-    event: dict,
-    code: str | None = None,
-) -> Entry:
-    """Commission owed (positive) or given back (negative), as a ledger entry."""
-    if amount > 0:
-        postings = (
-            Posting("receivable", currency, "D", amount),
-            Posting("revenue_gmv_share", currency, "C", amount),
-        )
-    else:
-        postings = (
-            Posting("commission_clawback", currency, "D", -amount),
-            Posting("receivable", currency, "C", -amount),
-        )
-    code = code or ("gmv_commission" if amount > 0 else "gmv_clawback")
-    return Entry(idempotency_key, merchant_id, code, effective_date, postings, event=event)
 
 
 def utc_date(moment: datetime) -> date:

@@ -16,20 +16,11 @@ import psycopg
 import pyarrow as pa
 
 from attribution.commissions import Accrual, accrue
-from attribution.feeds import (
-    FX_RATES,
-    INTERACTIONS,
-    MAX_ERRORS,
-    ORDERS,
-    REFUNDS,
-    FeedError,
-    RowError,
-    read_feed,
-    to_csv_bytes,
-)
+from attribution.feeds import FX_RATES, INTERACTIONS, ORDERS, REFUNDS
+from attribution.queries import query
 from attribution.shopify import is_shopify_export, read_shopify_orders
-from storage.finance_imports import Staged, insert_staged, stage, staged_errors
-from storage.queries import query
+from attribution.staging import Staged, insert_staged, stage, staged_errors
+from billing.feeds import MAX_ERRORS, FeedError, RowError, read_feed, to_csv_bytes
 
 SPECS = {"interactions": INTERACTIONS, "orders": ORDERS, "refunds": REFUNDS, "fx": FX_RATES}
 

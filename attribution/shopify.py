@@ -17,7 +17,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from attribution.feeds import ORDERS, Feed, FileError, validate_strings
+from attribution.feeds import ORDERS
+from billing.feeds import Feed, FileError, validate_strings
 
 SIGNATURE = {"Name", "Created at", "Lineitem quantity", "Lineitem price"}
 ORDER_LEVEL = ["Email", "Created at", "Currency", "Note Attributes"]

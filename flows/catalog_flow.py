@@ -11,8 +11,8 @@ from pathlib import Path
 
 from prefect import flow, task
 
-from flows.catalog_upload import upload_catalog
-from flows.services import services
+from catalog.upload import upload_catalog
+from storage.services import services
 
 
 @task(retries=2, retry_delay_seconds=[5, 30])

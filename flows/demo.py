@@ -12,15 +12,15 @@ from pathlib import Path
 
 from prefect import flow, task
 
+from campaigns.planning import plan_renders
+from catalog.products import list_products
 from catalog.sample import write_sample_catalog
-from flows.catalog_upload import upload_catalog
-from flows.planning import plan_renders
+from catalog.upload import upload_catalog
 from flows.progress import tracker
-from flows.services import migrate_database, services
+from generation.assets import assets_for_renders
 from generation.dispatch import run_render_jobs
-from storage.assets import assets_for_renders
-from storage.products import list_products
-from storage.renders import usage_for_renders
+from generation.jobs import usage_for_renders
+from storage.services import migrate_database, services
 
 
 @task(retries=2, retry_delay_seconds=[2, 5])

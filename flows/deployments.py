@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from prefect.schedules import Cron
 
-from flows.campaigns.flow import run_campaign
+from campaigns.records import scheduled_campaigns
+from flows.campaign_flow import run_campaign
 from flows.catalog_flow import ingest_catalog
 from flows.finance_flow import CLOSE_CRON, close_period
-from storage.campaigns import scheduled_campaigns
 from storage.db import Database
 
 

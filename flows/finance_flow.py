@@ -16,12 +16,12 @@ from pathlib import Path
 from prefect import flow, task
 
 from attribution.closing import close_month
-from attribution.periods import parse_period
-from attribution.reconcile import reconcile
-from attribution.statements import build_statement
-from flows.finance_reports import write_reconciliation, write_statement
-from flows.services import services
-from storage.products import list_merchant_ids
+from billing.periods import parse_period
+from billing.reconcile import reconcile
+from billing.reports import write_reconciliation, write_statement
+from billing.statements import build_statement
+from storage.merchants import list_merchant_ids
+from storage.services import services
 
 CLOSE_CRON = "0 6 2 * *"
 

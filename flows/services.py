@@ -1,46 +1,11 @@
-"""The process's connections to the outside: settings, database pool, object store.
-
-Flow tasks take ids and reach services through ``services()``, so nothing that
-cannot be serialised crosses a task boundary.
-"""
+"""What the CLI and flows check and set up before they call into the domain packages."""
 
 from __future__ import annotations
 
-import atexit
 import os
-from functools import cached_property
 
-from storage.db import Database, open_database
-from storage.migrations import migrate
-from storage.objects import ObjectStore, open_store
-from storage.settings import Settings, get_settings
-
-
-class Services:
-    """Settings and the database pool; the object store is opened on first use, so
-    commands that never touch objects (ledger, finance) do not need it configured."""
-
-    def __init__(self, settings: Settings, db: Database) -> None:
-        self.settings = settings
-        self.db = db
-
-    @cached_property
-    def store(self) -> ObjectStore:
-        return open_store(self.settings)
-
-
-_current: Services | None = None
-
-
-def services() -> Services:
-    """Open (once per process) the database and object store the settings name."""
-    global _current
-    if _current is None:
-        settings = get_settings()
-        db = open_database(settings)
-        atexit.register(db.close)
-        _current = Services(settings, db)
-    return _current
+from storage.services import Services, services
+from storage.settings import Settings
 
 
 def preflight(settings: Settings, load_model: bool = False) -> Services:
@@ -61,19 +26,6 @@ def preflight(settings: Settings, load_model: bool = False) -> Services:
     if settings.broker_url:
         check_broker(settings.broker_url)
     return opened
-
-
-def close_services() -> None:
-    """Forget the open services (tests change settings between commands)."""
-    global _current
-    if _current is not None:
-        _current.db.close()
-        _current = None
-
-
-def migrate_database(db: Database) -> list[str]:
-    with db.connection() as conn:
-        return [f"{m.version:04d}_{m.name}" for m in migrate(conn)]
 
 
 def configure_prefect(settings: Settings) -> None:

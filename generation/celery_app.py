@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import logging
 import re
-from functools import cache
 
 from celery import Celery
 
 from generation.batching import gathered_batch
 from generation.rendering import render_batch
-from storage.db import Database, open_database
-from storage.objects import ObjectStore, open_store
+from storage.services import services
 from storage.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -51,13 +49,6 @@ def render_queue(settings: Settings) -> str:
     return f"render.{slug or 'default'}"
 
 
-@cache
-def _worker_services() -> tuple[Settings, Database, ObjectStore]:
-    """One pool, store and loaded model per worker process, made on first task."""
-    settings = get_settings()
-    return settings, open_database(settings), open_store(settings)
-
-
 @app.task(
     bind=True,
     name="adreel.render_batch",
@@ -67,7 +58,8 @@ def _worker_services() -> tuple[Settings, Database, ObjectStore]:
     max_retries=3,
 )
 def render_batch_task(self, request_hashes: list[str]) -> int:
-    settings, db, store = _worker_services()
+    opened = services()  # one pool and store per worker process, made on first task
+    settings = opened.settings
     queue = (self.request.delivery_info or {}).get("routing_key") or render_queue(settings)
     with gathered_batch(
         app,
@@ -77,6 +69,6 @@ def render_batch_task(self, request_hashes: list[str]) -> int:
         max_batch=settings.render_batch_size,
         max_wait_s=settings.batch_max_wait_ms / 1000,
     ) as batch:
-        result = render_batch(batch.request_hashes, settings, db, store)
+        result = render_batch(batch.request_hashes, settings, opened.db, opened.store)
     log.info("rendered %d, already done %d", len(result.rendered), len(result.skipped))
     return len(result.rendered)

@@ -11,15 +11,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from storage.db import Database
-from storage.errors import AdreelError, ConfigError
-from storage.objects import ObjectStore
-from storage.renders import (
+from generation.jobs import (
     count_by_status,
     failed_errors,
     mark_render_jobs,
     pending_render_jobs,
 )
+from storage.db import Database
+from storage.errors import AdreelError, ConfigError
+from storage.objects import ObjectStore
 from storage.settings import Settings
 
 log = logging.getLogger(__name__)

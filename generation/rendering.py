@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from generation.composer import (
+from composer import (
     AdRequest,
     BrandKit,
     ComposedAd,
@@ -31,16 +31,16 @@ from generation.composer import (
     compose_ad,
     load_image,
 )
-from generation.composer.brand import parse_colour
-from generation.composer.scene import on_card
+from composer.brand import parse_colour
+from composer.kits import get_brand_kit
+from composer.scene import on_card
+from generation.assets import record_asset
 from generation.engine import RenderedClip, RenderRequest, render_requests
+from generation.jobs import get_render_jobs, mark_render_jobs, record_usage
 from generation.metering import tokens_for
 from generation.models import load_pipeline
-from storage.assets import record_asset
-from storage.brand_kits import get_brand_kit
 from storage.db import Database
 from storage.objects import ObjectStore, StorageError, asset_key, sha256_file
-from storage.renders import get_render_jobs, mark_render_jobs, record_usage
 from storage.settings import Settings
 
 log = logging.getLogger(__name__)

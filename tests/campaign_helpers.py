@@ -9,8 +9,8 @@ from pathlib import Path
 
 import yaml
 
-from flows.services import services
 from generation.metering import tokens_for
+from storage.services import services
 from tests.conftest import run_adreel
 
 PREVIEW_TOKENS = tokens_for(96, 160, 9)  # builtin:tiny's preview profile

@@ -22,9 +22,9 @@ import pytest
 from moto.server import ThreadedMotoServer
 from psycopg.conninfo import make_conninfo
 
-from flows.services import close_services
 from storage.db import Database
 from storage.migrations import migrate
+from storage.services import close_services
 
 TEST_BUCKET = "adreel-test"
 BROKER_URL = os.environ.get("ADREEL_TEST_BROKER_URL", "redis://127.0.0.1:6379/15")

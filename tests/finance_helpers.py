@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-from attribution.contracts import _validated, create_version
-from storage.products import ensure_merchant
+from billing.contracts import _validated, create_version
+from storage.merchants import ensure_merchant
 
 ORDER_COLUMNS = (
     "order_id,line_id,merchant_id,ordered_at,customer_key,product_id,quantity,unit_price,"

@@ -6,8 +6,8 @@ import uuid
 from datetime import date
 from decimal import Decimal
 
-from attribution.ledger import Entry, Posting
-from storage.products import ensure_merchant
+from billing.ledger import Entry, Posting
+from storage.merchants import ensure_merchant
 
 
 def new_merchant(conn, prefix: str = "m") -> str:

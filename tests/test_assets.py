@@ -9,13 +9,13 @@ from urllib.parse import urlparse
 import boto3
 import pytest
 
-from flows.catalog_upload import upload_catalog
-from flows.services import services
-from generation.composer import ComposedAd
+from catalog.upload import upload_catalog
+from composer import ComposedAd
+from generation.jobs import get_render_jobs, plan_render_job, usage_for_renders
 from generation.rendering import save_outputs
 from storage.objects import StorageError
-from storage.renders import get_render_jobs, plan_render_job, usage_for_renders
 from storage.s3_store import S3Store
+from storage.services import services
 from tests.conftest import TEST_BUCKET, run_adreel
 from tests.faulty_proxy import DroppingProxy
 from tests.ledger_helpers import new_merchant

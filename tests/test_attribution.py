@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 
 from attribution.closing import close_month
-from attribution.feeds import FeedError
 from attribution.imports import import_file
+from billing.feeds import FeedError
 from tests.finance_helpers import (
     INTERACTION_COLUMNS,
     ORDER_COLUMNS,

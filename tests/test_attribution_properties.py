@@ -8,9 +8,9 @@ from decimal import Decimal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from attribution.feeds import FeedError
 from attribution.imports import import_file
-from attribution.statements import build_statement
+from billing.feeds import FeedError
+from billing.statements import build_statement
 from tests.finance_helpers import (
     INTERACTION_COLUMNS,
     ORDER_COLUMNS,

@@ -13,13 +13,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from campaigns.planning import plan_renders
+from catalog.products import list_products
 from catalog.sample import write_sample_catalog
-from flows.catalog_upload import upload_catalog
-from flows.planning import plan_renders
-from flows.services import services
+from catalog.upload import upload_catalog
 from generation.dispatch import run_render_jobs
-from storage.products import list_products
-from storage.renders import usage_for_renders
+from generation.jobs import usage_for_renders
+from storage.services import services
 from storage.settings import get_settings
 from tests.conftest import BROKER_URL
 from tests.ledger_helpers import new_merchant

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from attribution.billing import charge_accepted_material, gmv_commission, post_commission
-from attribution.contracts import GmvShareTerms, contract_at, create_version, parse_contract
-from attribution.errors import ContractError, InsufficientTokens, LedgerError
-from attribution.ledger import balances
-from attribution.tokens import buy_pack, commit_hold, hold_tokens, void_hold
-from attribution.verify import verify_ledger
+from billing.charges import charge_accepted_material, commission_entry, gmv_commission
+from billing.contracts import GmvShareTerms, contract_at, create_version, parse_contract
+from billing.errors import ContractError, InsufficientTokens, LedgerError
+from billing.ledger import balances, post
+from billing.tokens import buy_pack, commit_hold, hold_tokens, void_hold
+from billing.verify import verify_ledger
 from tests.ledger_helpers import balance_map, new_merchant
 
 CONTRACT = """\
@@ -132,11 +132,19 @@ def test_raas_charges_an_accepted_material_once(conn, tmp_path):
 
 def test_commission_accrues_and_refunds_claw_back(conn):
     merchant = new_merchant(conn)
-    post_commission(
-        conn, merchant, f"{merchant}:o1", Decimal("20.00"), "USD", date(2026, 10, 1), {}
+    post(
+        conn,
+        commission_entry(
+            merchant, f"{merchant}:o1", Decimal("20.00"), "USD", date(2026, 10, 1), {}
+        ),
+        late="adjust",
     )
-    post_commission(
-        conn, merchant, f"{merchant}:r1", Decimal("-5.00"), "USD", date(2026, 10, 2), {}
+    post(
+        conn,
+        commission_entry(
+            merchant, f"{merchant}:r1", Decimal("-5.00"), "USD", date(2026, 10, 2), {}
+        ),
+        late="adjust",
     )
     totals = balance_map(balances(conn, merchant))
     assert totals[("revenue_gmv_share", "USD")] == Decimal("20.00")

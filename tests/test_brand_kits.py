@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from composer import fonts
 from flows.cli.brand import read_brand_file
-from flows.services import services
-from generation.composer import fonts
 from storage.errors import AdreelError
+from storage.services import services
 from tests.campaign_helpers import (
     cli_json,
     cli_ok,

@@ -11,8 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from catalog.sample import write_sample_catalog
-from flows.campaigns.delivery import (
+from campaigns.delivery import (
     COLUMNS,
     DECISION_COLOURS,
     HEADER_HEIGHT,
@@ -20,7 +19,8 @@ from flows.campaigns.delivery import (
     PREVIEW_LABEL_HEIGHT,
     THUMB_WIDTH,
 )
-from flows.services import services
+from catalog.sample import write_sample_catalog
+from storage.services import services
 from tests.campaign_helpers import (
     SAMPLE_IDS,
     cli_json,

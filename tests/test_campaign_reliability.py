@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from catalog.sample import write_sample_catalog
-from flows.services import services
 from storage.objects import merchant_prefix
+from storage.services import services
 from tests.campaign_helpers import (
     PREVIEW_TOKENS,
     SAMPLE_IDS,

@@ -14,7 +14,7 @@ def test_transient_faults_are_retried_and_mistakes_are_not(adreel_env):
     configure_prefect(get_settings())  # before Prefect is imported
     from prefect import flow, task
 
-    from flows.campaigns.flow import RETRIES
+    from flows.campaign_flow import RETRIES
 
     calls = {"flaky": 0, "mistake": 0}
     policy = {**RETRIES, "retry_delay_seconds": 0}

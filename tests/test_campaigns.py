@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from campaigns.spec import CampaignFileError, campaign_from_dict
 from catalog.sample import write_sample_catalog
-from flows.campaigns.spec import CampaignFileError, campaign_from_dict
 from tests.campaign_helpers import (
     FINAL_TOKENS,
     PREVIEW_TOKENS,

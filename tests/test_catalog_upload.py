@@ -13,12 +13,12 @@ import pytest
 from PIL import Image
 
 from catalog.errors import CatalogError
+from catalog.products import list_products
 from catalog.readers import read_chunks
 from catalog.sample import write_sample_catalog
-from flows.catalog_upload import upload_catalog
-from flows.services import services
-from storage.catalog_uploads import quarantined_rows
-from storage.products import list_products
+from catalog.upload import upload_catalog
+from catalog.uploads import quarantined_rows
+from storage.services import services
 from tests import catalog_fixtures as fx
 from tests.conftest import run_adreel
 from tests.ledger_helpers import new_merchant

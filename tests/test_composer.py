@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from generation.composer import (
+from composer import (
     PLATFORMS,
     TEMPLATES,
     AdRequest,
@@ -27,8 +27,8 @@ from generation.composer import (
     load_brand_kit,
     plan_scene,
 )
-from generation.composer.formats import Box, safe_area
-from generation.composer.frames import ClipBackground, render_frame
+from composer.formats import Box, safe_area
+from composer.frames import ClipBackground, render_frame
 from tests.media import probe, top_level_boxes
 
 SHOE = ProductCopy(
@@ -189,7 +189,7 @@ def test_sale_needs_a_sale_price():
 
 
 def test_missing_image_falls_back_and_the_log_says_why(tmp_path):
-    records = _capture("generation.composer")
+    records = _capture("composer")
     no_image = ProductCopy("Aurora Trail Running Shoe", Decimal("89"), "USD")
     ad = compose_ad(request(products=(no_image,)), tmp_path)
     assert probe(ad.video_path).width == 180
@@ -244,7 +244,7 @@ def _capture(name: str) -> list[logging.LogRecord]:
 
 
 def test_campaign_formats_must_be_posted_on_one_of_its_platforms():
-    from flows.campaigns.spec import CampaignFileError, campaign_from_dict
+    from campaigns.spec import CampaignFileError, campaign_from_dict
 
     spec = campaign_from_dict(
         {"campaign": "c", "formats": ["9x16", "1x1"], "platforms": ["tiktok", "feed"]}, "c.yaml"

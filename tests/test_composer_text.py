@@ -12,8 +12,8 @@ from decimal import Decimal
 import pytest
 from PIL import Image, ImageDraw
 
-from generation.composer import fonts, load_image, text
-from generation.composer.copy import ProductCopy, discount_text, format_price
+from composer import fonts, load_image, text
+from composer.copy import ProductCopy, discount_text, format_price
 
 STYLE = text.TextStyle(max_size=80, min_size=24, color=(255, 255, 255), bold=True)
 FACES = fonts.chain("en_US")
@@ -134,7 +134,7 @@ def test_fifty_megapixel_image_is_downscaled_with_bounded_memory(tmp_path):
     Image.new("RGB", (8660, 5774), (40, 120, 200)).save(path, "JPEG", quality=80)
     script = (
         "import resource, sys; from pathlib import Path\n"
-        "from generation.composer import load_image\n"
+        "from composer import load_image\n"
         "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
         "image = load_image(Path(sys.argv[1]))\n"
         "grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before\n"

@@ -7,7 +7,7 @@ import json
 from datetime import date
 from decimal import Decimal
 
-from attribution.billing import charge_accepted_material
+from billing.charges import charge_accepted_material
 from tests.conftest import run_adreel
 from tests.finance_helpers import (
     INTERACTION_COLUMNS,

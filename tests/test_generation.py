@@ -141,13 +141,13 @@ def test_unknown_pipeline_has_no_adapter():
 
 
 def test_a_product_image_gone_from_the_store_renders_without_it(adreel_env, tmp_path):
+    from campaigns.planning import plan_renders
+    from catalog.products import list_products
     from catalog.sample import write_sample_catalog
-    from flows.catalog_upload import upload_catalog
-    from flows.planning import plan_renders
-    from flows.services import services
+    from catalog.upload import upload_catalog
     from generation.dispatch import run_render_jobs
-    from storage.products import list_products
-    from storage.renders import get_render_jobs
+    from generation.jobs import get_render_jobs
+    from storage.services import services
     from tests.ledger_helpers import new_merchant
 
     svc = services()

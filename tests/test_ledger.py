@@ -8,10 +8,10 @@ from decimal import Decimal
 import psycopg
 import pytest
 
-from attribution.errors import ClosedPeriodError, IdempotencyConflict, LedgerError
-from attribution.ledger import Entry, Posting, balances, post, post_entries, reverse
-from attribution.periods import close_period, parse_period
-from attribution.verify import verify_ledger
+from billing.errors import ClosedPeriodError, IdempotencyConflict, LedgerError
+from billing.ledger import Entry, Posting, balances, post, post_entries, reverse
+from billing.periods import close_period, parse_period
+from billing.verify import verify_ledger
 from tests.ledger_helpers import balance_map, charge, new_merchant
 
 

@@ -15,14 +15,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from attribution.billing import post_commission
-from attribution.contracts import MAX_GMV_RATE, MIN_GMV_RATE, GmvShareTerms
-from attribution.errors import LedgerError
-from attribution.ledger import balances, post_entries, reverse
-from attribution.money import minor_units
-from attribution.periods import close_period
-from attribution.tokens import buy_pack, commit_hold, hold_tokens, void_hold
-from attribution.verify import verify_ledger
+from billing.charges import commission_entry
+from billing.contracts import MAX_GMV_RATE, MIN_GMV_RATE, GmvShareTerms
+from billing.errors import LedgerError
+from billing.ledger import balances, post, post_entries, reverse
+from billing.money import minor_units
+from billing.periods import close_period
+from billing.tokens import buy_pack, commit_hold, hold_tokens, void_hold
+from billing.verify import verify_ledger
 from tests.ledger_helpers import balance_map, charge, new_merchant
 
 CURRENCIES = ["USD", "JPY", "KWD", "EUR"]
@@ -91,7 +91,11 @@ def apply(conn, merchant: str, step: int, op: tuple, state: dict) -> None:
         elif kind == "commission":
             (currency, amount), refund, day = args
             signed = -amount if refund else amount
-            post_commission(conn, merchant, key, signed, currency, START + timedelta(day), {})
+            post(
+                conn,
+                commission_entry(merchant, key, signed, currency, START + timedelta(day), {}),
+                late="adjust",
+            )
         elif kind == "reverse" and state["txns"]:
             txn = state["txns"][args[0] % len(state["txns"])]
             reverse(conn, txn, key, START + timedelta(args[1]), "property test")

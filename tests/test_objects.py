@@ -12,11 +12,11 @@ from urllib.parse import urlparse
 import boto3
 import pytest
 
+from generation.sweep import sweep
 from storage.errors import ConfigError
 from storage.local_store import LocalStore
 from storage.objects import StorageError, asset_key, merchant_prefix
 from storage.s3_store import S3Store
-from storage.sweep import sweep
 from tests.conftest import TEST_BUCKET
 from tests.faulty_proxy import DroppingProxy
 

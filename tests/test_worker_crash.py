@@ -9,7 +9,7 @@ import signal
 import subprocess
 import time
 
-from flows.services import services
+from storage.services import services
 from tests.conftest import ADREEL, run_adreel
 
 BROKER = "redis://127.0.0.1:6379/14"  # a broker of its own: the session's worker stays out

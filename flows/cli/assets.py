@@ -8,12 +8,12 @@ from pathlib import Path
 import click
 
 from flows.cli.output import emit_json, emit_table, status
-from flows.services import services
-from storage.assets import find_asset, list_assets
+from generation.assets import find_asset, list_assets
+from generation.sweep import sweep
 from storage.errors import AdreelError
 from storage.objects import StorageError, build_store, sha256_file
+from storage.services import services
 from storage.settings import get_settings
-from storage.sweep import sweep
 
 
 @click.group("assets")

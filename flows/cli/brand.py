@@ -6,14 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-import yaml
-from PIL import Image, ImageFont
 
+from composer import BrandKitError, load_brand_kit
+from composer.kits import BrandKitFields, get_brand_kit, save_brand_kit
 from flows.cli.output import emit_json, status
-from flows.services import services
-from generation.composer import BrandKitError, load_brand_kit
-from storage.brand_kits import BrandKitFields, get_brand_kit, require_merchant, save_brand_kit
 from storage.errors import AdreelError
+from storage.merchants import require_merchant
+from storage.services import services
 
 # What `brand show` prints, in order.
 SHOWN = (
@@ -77,60 +76,18 @@ def show_command(merchant: str, as_json: bool) -> None:
 
 
 def read_brand_file(path: Path) -> BrandKitFields:
-    """The composer's checks, and those it leaves to drawing time: a logo Pillow cannot
-    decode, a font file that is not a font, a call to action that is not text."""
+    """The kit file checked by the composer, as storage keeps it."""
     try:
-        _check_files(path)
         kit = load_brand_kit(path)
     except BrandKitError as exc:
         raise AdreelError(" ".join(str(exc).split())) from None  # YAML errors span lines
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     return BrandKitFields(
-        name=kit.name if raw.get("name") is not None else "",  # `name:` left empty
+        name=kit.name,
         primary_colour=_hex(kit.primary),
         secondary_colour=_hex(kit.secondary),
-        call_to_action=_call_to_action(path, raw.get("call_to_action")),
-        logo=path.parent / raw["logo"] if "logo" in raw else None,
+        call_to_action=kit.call_to_action,
+        logo=kit.logo_file,
         font=kit.font,
-    )
-
-
-def _check_files(path: Path) -> None:
-    """Before the composer reads them: it would log an undecodable logo and go on."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
-        return  # load_brand_kit says what is wrong with the file itself
-    if not isinstance(raw, dict):
-        return
-    for what in ("logo", "font"):
-        if what in raw and not isinstance(raw[what], str):
-            raise BrandKitError(f"{path}: {what}: {raw[what]!r} is not a file name")
-        file = path.parent / raw[what] if what in raw else None
-        if file is None or not file.is_file():
-            continue  # absent, or load_brand_kit names the missing file
-        try:
-            if what == "logo":
-                with Image.open(file) as image:
-                    image.load()
-            else:
-                ImageFont.truetype(str(file), 12)
-        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-            kind = "a readable image" if what == "logo" else "a TrueType or OpenType font"
-            raise BrandKitError(f"{path}: {what}: {file} is not {kind}") from None
-
-
-def _call_to_action(path: Path, value) -> str | dict[str, str] | None:
-    if value is None or (isinstance(value, str) and value.strip()):
-        return value
-    if (
-        isinstance(value, dict)
-        and value
-        and all(isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in value.items())
-    ):
-        return value
-    raise AdreelError(
-        f"{path}: call_to_action: {value!r} is not a text or a mapping of language to text"
     )
 
 

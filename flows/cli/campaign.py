@@ -8,13 +8,14 @@ from pathlib import Path
 
 import click
 
-from flows.campaigns.spec import check_cron, check_timezone, next_run, parse_campaign_file
+from campaigns import records as rows
+from campaigns.spec import check_cron, check_timezone, next_run, parse_campaign_file
 from flows.cli.output import emit_json, emit_table, status
 from flows.progress import progress_bars
-from flows.services import configure_prefect, preflight, services
-from storage import campaigns as rows
+from flows.services import configure_prefect, preflight
 from storage.errors import AdreelError
-from storage.products import list_merchant_ids
+from storage.merchants import list_merchant_ids
+from storage.services import services
 from storage.settings import get_settings
 
 
@@ -125,7 +126,7 @@ def run_command(campaign_id: str, wait_s: float, out: Path | None, as_json: bool
     settings = get_settings()
     configure_prefect(settings)
     preflight(settings)
-    from flows.campaigns.flow import run_campaign
+    from flows.campaign_flow import run_campaign
 
     with progress_bars(enabled=not as_json and sys.stderr.isatty()):
         summary = run_campaign(
@@ -257,7 +258,7 @@ def _not_rendered(summary: dict) -> list[dict]:
 def contact_sheet_command(campaign_id: str, out: Path, decision: str, as_json: bool) -> None:
     """A PNG of the campaign's preview posters, each labelled with product, template,
     format, language, variant and decision, for review before approving."""
-    from flows.campaigns.delivery import write_preview_sheet
+    from campaigns.delivery import write_preview_sheet
 
     svc = services()
     with svc.db.connection() as conn:

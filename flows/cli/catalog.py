@@ -8,13 +8,13 @@ from pathlib import Path
 import click
 
 from catalog.readers import FORMATS
-from flows.catalog_report import write_html_report, write_rejected_csv
-from flows.catalog_upload import IMAGE_MODES, fetch_pending_images, upload_catalog
+from catalog.report import write_html_report, write_rejected_csv
+from catalog.upload import IMAGE_MODES, fetch_pending_images, upload_catalog
+from catalog.uploads import get_upload, rejected_rows, rule_examples
 from flows.cli.output import emit_json, emit_table, status
 from flows.progress import progress_bars, tracker
-from flows.services import services
-from storage.catalog_uploads import get_upload, rejected_rows, rule_examples
 from storage.errors import AdreelError
+from storage.services import services
 
 
 @click.group("catalog")

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import click
 
-from attribution.contracts import contract_at, create_version, parse_contract
+from billing.contracts import contract_at, create_version, parse_contract
 from flows.cli.output import emit_json, status
-from flows.services import services
-from storage.products import ensure_merchant
+from storage.merchants import ensure_merchant
+from storage.services import services
 
 
 @click.group("contract")

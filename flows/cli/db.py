@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from flows.cli.output import emit_json, status
-from flows.services import migrate_database
 from storage.db import open_database
+from storage.services import migrate_database
 from storage.settings import get_settings
 
 

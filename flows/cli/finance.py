@@ -15,17 +15,17 @@ from pathlib import Path
 import click
 
 from attribution.closing import close_month
-from attribution.feeds import FeedError
 from attribution.imports import import_file
-from attribution.payouts import owed, record_payout, set_contributor
-from attribution.periods import parse_period
-from attribution.reconcile import reconcile
-from attribution.statements import build_statement
+from billing.feeds import FeedError
+from billing.payouts import owed, record_payout, set_contributor
+from billing.periods import parse_period
+from billing.reconcile import reconcile
+from billing.reports import write_reconciliation, write_statement
+from billing.statements import build_statement
 from flows.cli.output import emit_json, emit_table, status
-from flows.finance_reports import write_reconciliation, write_statement
-from flows.services import services
 from storage.errors import AdreelError
-from storage.products import list_merchant_ids
+from storage.merchants import list_merchant_ids
+from storage.services import services
 
 MISMATCH_EXIT = 3
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")

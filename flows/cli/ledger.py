@@ -6,10 +6,10 @@ import sys
 
 import click
 
-from attribution.ledger import balances
-from attribution.verify import verify_ledger
+from billing.ledger import balances
+from billing.verify import verify_ledger
 from flows.cli.output import emit_json, emit_table, status
-from flows.services import services
+from storage.services import services
 
 
 @click.group("ledger")

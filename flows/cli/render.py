@@ -8,9 +8,8 @@ from pathlib import Path
 import click
 import numpy as np
 
-from flows.cli.output import emit_json, status
-from flows.services import services
-from generation.composer import (
+from catalog.products import list_products
+from composer import (
     DURATIONS_S,
     FORMATS,
     PLATFORM_PRESETS,
@@ -24,10 +23,11 @@ from generation.composer import (
     load_brand_kit,
     load_image,
 )
+from flows.cli.output import emit_json, status
 from generation.rendering import BrandKits
 from storage.errors import AdreelError
 from storage.objects import StorageError
-from storage.products import list_products
+from storage.services import services
 
 
 @click.command("render")

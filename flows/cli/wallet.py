@@ -6,12 +6,12 @@ from datetime import date
 
 import click
 
-from attribution.contracts import contract_at
-from attribution.errors import LedgerError
-from attribution.ledger import balances
-from attribution.tokens import buy_pack
+from billing.contracts import contract_at
+from billing.errors import LedgerError
+from billing.ledger import balances
+from billing.tokens import buy_pack
 from flows.cli.output import emit_json, emit_table, status
-from flows.services import services
+from storage.services import services
 
 
 @click.group("wallet")

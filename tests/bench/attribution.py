@@ -21,8 +21,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from attribution.contracts import _validated, create_version
 from attribution.imports import import_file
+from billing.contracts import _validated, create_version
 from tests.bench._scratch import scratch_database
 from tests.finance_helpers import gmv_contract
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import click
 
-from flows.catalog_upload import upload_catalog
+from catalog.upload import upload_catalog
 from flows.progress import progress_bars, tracker
-from flows.services import Services
+from storage.services import Services
 from storage.settings import get_settings
 from tests.bench._scratch import scratch_database
 

@@ -15,9 +15,9 @@ from decimal import Decimal
 import click
 import psycopg
 
-from attribution.ledger import Entry, Posting, post_entries
+from billing.ledger import Entry, Posting, post_entries
 from flows.progress import progress_bars, tracker
-from storage.products import ensure_merchant
+from storage.merchants import ensure_merchant
 from tests.bench._scratch import scratch_database
 
 

@@ -20,8 +20,8 @@ import imageio_ffmpeg
 import numpy as np
 from PIL import Image
 
-from generation.composer import AdRequest, BrandKit, ProductCopy, compose_ad, encode
-from generation.composer.formats import FPS
+from composer import AdRequest, BrandKit, ProductCopy, compose_ad, encode
+from composer.formats import FPS
 
 
 @click.command()

@@ -1,0 +1,238 @@
+"""Catalog upload: any feed file in, products upserted, bad rows quarantined with reasons.
+
+For merchants (through ``adreel catalog upload``) and for scheduled pulls (the
+``ingest_catalog`` flow). The file is streamed in chunks: parsed, normalised, validated
+by the Great Expectations suite, images fetched, then COPied into staging; one set-based
+statement writes the products at the end. It all happens in one transaction, so bad
+input writes nothing partial, and uploading the same file again changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from catalog.errors import CatalogError
+from catalog.images import ImageProblem, fetch_images
+from catalog.normalize import normalize_chunk
+from catalog.products import products_pending_images, set_product_image
+from catalog.readers import FORMATS, detect_format, read_chunks
+from catalog.uploads import (
+    accepted_count,
+    apply_upload,
+    begin_upload,
+    keep_rejected_rows,
+    quarantine,
+    record_upload,
+    stage_rows,
+)
+from catalog.validation import Failure, catalog_suite
+from storage.merchants import ensure_merchant, merchant_currency
+from storage.objects import product_image_key, put_bytes, sha256_file
+from storage.services import Services
+
+CHUNK_ROWS = 100_000
+IMAGE_MODES = ("upload", "defer")
+MAX_QUARANTINED_VALUE = 500
+
+
+@dataclass
+class UploadResult:
+    merchant_id: str
+    file: str
+    format: str
+    version: int
+    replayed: bool
+    rows_read: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    rule_counts: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def upload_catalog(
+    services: Services,
+    merchant_id: str,
+    path: Path,
+    fmt: str | None = None,
+    currency: str | None = None,
+    images: str = "upload",
+    chunk_rows: int = CHUNK_ROWS,
+    on_rows: Callable[[int], None] | None = None,
+) -> UploadResult:
+    if not path.is_file():
+        raise CatalogError(path, 0, "-", "no such file")
+    if fmt is not None and fmt not in FORMATS:
+        raise CatalogError(path, 0, "format", f"unknown format {fmt!r}; choose one of {FORMATS}")
+    if images not in IMAGE_MODES:
+        raise CatalogError(path, 0, "images", f"choose one of {IMAGE_MODES}")
+    fmt = fmt or detect_format(path)
+    file_sha = sha256_file(path)
+    with services.db.connection() as conn, conn.transaction():
+        ensure_merchant(conn, merchant_id, merchant_id, currency or "USD")
+        latest = begin_upload(conn, merchant_id)
+        if latest and (latest["file_sha256"], latest["format"]) == (file_sha, fmt):
+            return _replayed(latest, path)
+        default_currency = currency or merchant_currency(conn, merchant_id)
+        result = UploadResult(
+            merchant_id, str(path), fmt, (latest["version"] if latest else 0) + 1, replayed=False
+        )
+        rules: Counter[str] = Counter()
+        for raw in read_chunks(path, fmt, chunk_rows, default_currency):
+            raw = raw.reset_index(drop=True)
+            staged, rejected = _check_chunk(
+                raw, default_currency, path, images, services, merchant_id
+            )
+            stage_rows(conn, staged)
+            quarantine(conn, merchant_id, result.version, rejected)
+            keep_rejected_rows(conn, merchant_id, result.version, _records(raw, staged))
+            rules.update(row[2] for row in rejected)
+            result.rows_read += len(raw)
+            if on_rows:
+                on_rows(len(raw))
+        if result.rows_read == 0:
+            raise CatalogError(
+                path, 1, "-", "the file has a header but no products; nothing changed"
+            )
+        applied = apply_upload(conn, merchant_id, result.version)
+        rules["duplicate_id"] += applied["duplicate_rows"]
+        result.accepted = accepted_count(conn)
+        result.rejected = result.rows_read - result.accepted
+        result.created, result.updated = applied["created"], applied["updated"]
+        result.unchanged = result.accepted - result.created - result.updated
+        result.removed = applied["removed"]
+        result.rule_counts = {rule: count for rule, count in sorted(rules.items()) if count}
+        record_upload(conn, {**result.as_dict(), "file_name": path.name, "file_sha256": file_sha})
+    return result
+
+
+def _replayed(latest: dict, path: Path) -> UploadResult:
+    counts = {
+        k: latest[k]
+        for k in ("rows_read", "accepted", "rejected", "created", "updated", "unchanged", "removed")
+    }
+    return UploadResult(
+        latest["merchant_id"],
+        str(path),
+        latest["format"],
+        latest["version"],
+        replayed=True,
+        **counts,
+        rule_counts=latest["rule_counts"],
+    )
+
+
+def _check_chunk(
+    raw: pd.DataFrame,
+    currency: str | None,
+    path: Path,
+    images: str,
+    services: Services,
+    merchant_id: str,
+) -> tuple[pd.DataFrame, list[tuple]]:
+    """Normalise and validate a chunk; return its staging rows and its quarantine rows."""
+    rows = normalize_chunk(raw, currency)
+    failures: dict[int, list[Failure]] = defaultdict(list)
+    for failure in catalog_suite().failures(rows):
+        failures[failure.index].append(failure)
+    rows["image_key"], rows["image_status"] = None, "none"
+    has_image = rows["image_link"].notna()
+    if images == "defer":
+        rows.loc[has_image, "image_status"] = "pending"
+    else:
+        wanted = [i for i in rows.index[has_image] if i not in failures]
+        _attach_images(rows, wanted, path.parent, services, merchant_id, failures)
+    rows["accepted"] = [i not in failures for i in rows.index]
+    rows["row_number"] = rows["_row"]
+    rejected = [
+        (
+            int(rows.at[i, "_row"]),
+            raw.at[i, "id"],
+            failure.rule,
+            failure.field,
+            _shown(raw.at[i, failure.field] if failure.field in raw else rows.at[i, "image_link"]),
+        )
+        for i, found in failures.items()
+        for failure in found
+    ]
+    return rows, rejected
+
+
+def _attach_images(
+    rows: pd.DataFrame,
+    wanted: list[int],
+    base_dir: Path,
+    services: Services,
+    merchant_id: str,
+    failures: dict[int, list[Failure]],
+) -> None:
+    if not wanted:
+        return
+    fetched = fetch_images([rows.at[i, "image_link"] for i in wanted], base_dir)
+    keys: dict[str, str] = {}
+    for link, outcome in fetched.items():
+        if not isinstance(outcome, ImageProblem):
+            keys[link] = _store_png(services, merchant_id, outcome)
+    for i in wanted:
+        outcome = fetched[rows.at[i, "image_link"]]
+        if isinstance(outcome, ImageProblem):
+            failures[i].append(Failure(i, outcome.rule, "image_link"))
+        else:
+            rows.at[i, "image_key"] = keys[rows.at[i, "image_link"]]
+            rows.at[i, "image_status"] = "ready"
+
+
+def _store_png(services: Services, merchant_id: str, png: bytes) -> str:
+    digest = hashlib.sha256(png).hexdigest()
+    key = product_image_key(services.settings.s3_prefix, merchant_id, digest, "png")
+    if not services.store.exists(key):
+        put_bytes(services.store, key, png, "image/png", {"merchant": merchant_id})
+    return key
+
+
+def _records(raw: pd.DataFrame, staged: pd.DataFrame):
+    """The rejected rows as the merchant wrote them (canonical names = Google's columns)."""
+    for i in staged.index[~staged["accepted"].astype(bool)]:
+        record = {k: v for k, v in raw.loc[i].items() if k != "_row" and v is not None}
+        yield int(raw.at[i, "_row"]), record
+
+
+def _shown(value: object) -> str | None:
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else str(value)
+    return text[:MAX_QUARANTINED_VALUE]
+
+
+def fetch_pending_images(
+    services: Services, merchant_id: str, base_dir: Path, batch: int = 500
+) -> dict[str, int]:
+    """Fetch images deferred at upload (``--images defer``); return ready and failed counts."""
+    counts = {"ready": 0, "failed": 0}
+    while True:
+        with services.db.connection() as conn:
+            pending = products_pending_images(conn, merchant_id, batch)
+        if not pending:
+            return counts
+        fetched = fetch_images([p["image_link"] for p in pending], base_dir)
+        with services.db.connection() as conn, conn.transaction():
+            for product in pending:
+                outcome = fetched[product["image_link"]]
+                if isinstance(outcome, ImageProblem):
+                    set_product_image(conn, merchant_id, product["product_id"], None, str(outcome))
+                    counts["failed"] += 1
+                else:
+                    key = _store_png(services, merchant_id, outcome)
+                    set_product_image(conn, merchant_id, product["product_id"], key, None)
+                    counts["ready"] += 1

@@ -1,0 +1,132 @@
+"""Catalog uploads in PostgreSQL: staging by COPY, one set-based upsert, versions, quarantine.
+
+Everything for one upload runs in one transaction under a per-merchant lock: two uploads
+for a merchant are serialised, and a failure leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable
+from typing import Any
+
+import pandas as pd
+import psycopg
+from psycopg.types.json import Jsonb
+
+from catalog.queries import query
+
+STAGING_COLUMNS = [
+    "row_number",
+    "product_id",
+    "title",
+    "description",
+    "description_html",
+    "link",
+    "image_link",
+    "image_key",
+    "additional_image_links",
+    "price",
+    "currency",
+    "sale_price",
+    "availability",
+    "condition",
+    "brand",
+    "gtin",
+    "mpn",
+    "item_group_id",
+    "product_category",
+    "product_type",
+    "custom_labels",
+    "attributes",
+    "content_hash",
+    "image_status",
+    "accepted",
+]
+
+
+def begin_upload(conn: psycopg.Connection, merchant_id: str) -> dict[str, Any] | None:
+    """Take the merchant's upload lock and create the staging table; return the latest version."""
+    conn.execute(query("lock_merchant_catalog"), {"merchant_id": merchant_id})
+    conn.execute(query("create_catalog_staging"))
+    return conn.execute(query("latest_upload"), {"merchant_id": merchant_id}).fetchone()
+
+
+def stage_rows(conn: psycopg.Connection, rows: pd.DataFrame) -> None:
+    """COPY a chunk (columns ``STAGING_COLUMNS``) into the staging table."""
+    buffer = io.StringIO()
+    rows[STAGING_COLUMNS].to_csv(buffer, header=False, index=False)
+    with conn.cursor().copy(query("copy_catalog_staging")) as copy:
+        copy.write(buffer.getvalue())
+
+
+def quarantine(
+    conn: psycopg.Connection, merchant_id: str, version: int, rows: Iterable[tuple]
+) -> None:
+    """Rows of (row_number, product_id, rule, field, value)."""
+    with conn.cursor().copy(query("copy_quarantine")) as copy:
+        for row in rows:
+            copy.write_row((merchant_id, version, *row))
+
+
+def keep_rejected_rows(
+    conn: psycopg.Connection, merchant_id: str, version: int, records: Iterable[tuple[int, dict]]
+) -> None:
+    """Rows of (row_number, canonical record as the merchant wrote it)."""
+    with conn.cursor().copy(query("copy_rejected_rows")) as copy:
+        for row_number, record in records:
+            copy.write_row((merchant_id, version, row_number, Jsonb(record)))
+
+
+def apply_upload(conn: psycopg.Connection, merchant_id: str, version: int) -> dict[str, int]:
+    """Quarantine duplicate ids, upsert accepted rows, mark unlisted products removed."""
+    params = {"merchant_id": merchant_id, "version": version}
+    conn.execute(query("index_catalog_staging"))
+    conn.execute(query("analyze_catalog_staging"))
+    duplicates = len(conn.execute(query("quarantine_duplicate_ids"), params).fetchall())
+    conn.execute(query("keep_duplicate_rows"), params)
+    written = conn.execute(query("upsert_staged_products"), params).fetchone()
+    removed = conn.execute(query("mark_removed_products"), params).fetchone()["removed"]
+    return {
+        "duplicate_rows": duplicates,
+        "created": written["created"],
+        "updated": written["updated"],
+        "removed": removed,
+    }
+
+
+def accepted_count(conn: psycopg.Connection) -> int:
+    return conn.execute(query("count_accepted_staging")).fetchone()["accepted"]
+
+
+def record_upload(conn: psycopg.Connection, upload: dict[str, Any]) -> None:
+    conn.execute(
+        query("insert_catalog_upload"), {**upload, "rule_counts": Jsonb(upload["rule_counts"])}
+    )
+
+
+def get_upload(conn: psycopg.Connection, merchant_id: str, version: int | None) -> dict | None:
+    if version is None:
+        return conn.execute(query("latest_upload"), {"merchant_id": merchant_id}).fetchone()
+    return conn.execute(
+        query("get_upload"), {"merchant_id": merchant_id, "version": version}
+    ).fetchone()
+
+
+def quarantined_rows(conn: psycopg.Connection, merchant_id: str, version: int) -> list[dict]:
+    return conn.execute(
+        query("quarantined_rows"), {"merchant_id": merchant_id, "version": version}
+    ).fetchall()
+
+
+def rejected_rows(conn: psycopg.Connection, merchant_id: str, version: int) -> list[dict]:
+    return conn.execute(
+        query("rejected_rows"), {"merchant_id": merchant_id, "version": version}
+    ).fetchall()
+
+
+def rule_examples(
+    conn: psycopg.Connection, merchant_id: str, version: int, examples: int = 10
+) -> list[dict]:
+    params = {"merchant_id": merchant_id, "version": version, "examples": examples}
+    return conn.execute(query("rule_examples"), params).fetchall()

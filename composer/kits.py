@@ -1,0 +1,114 @@
+"""Brand kits, one per merchant (``adreel brand set``).
+
+Name, colours and call to action are columns; the logo and font files go to the object
+store under content-addressed keys, written before the row (a row never points at a
+missing file), so any worker can draw the kit. A kit is replaced whole; the same kit
+again changes nothing. Renders read the kit in force when they compose.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import mimetypes
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from composer.queries import query
+from storage.merchants import require_merchant
+from storage.objects import ObjectStore, asset_key, sha256_file
+
+_EXTENSION = re.compile(r"^[a-z0-9]{1,8}$")
+
+
+@dataclass(frozen=True)
+class BrandKitFields:
+    """A checked kit, as a file gave it: colours as ``#rrggbb``, files as local paths."""
+
+    name: str
+    primary_colour: str
+    secondary_colour: str
+    call_to_action: str | dict[str, str] | None = None
+    logo: Path | None = None
+    font: Path | None = None
+
+
+def get_brand_kit(conn: psycopg.Connection, merchant_id: str) -> dict[str, Any] | None:
+    return conn.execute(query("get_brand_kit"), {"merchant_id": merchant_id}).fetchone()
+
+
+def save_brand_kit(
+    conn: psycopg.Connection,
+    store: ObjectStore,
+    prefix: str,
+    merchant_id: str,
+    kit: BrandKitFields,
+) -> tuple[dict[str, Any], bool]:
+    """Store the kit's files (once each), then its row; return the row and whether it
+    changed (False: the merchant already had exactly this kit; its row is untouched)."""
+    require_merchant(conn, merchant_id)
+    row: dict[str, Any] = {
+        "merchant_id": merchant_id,
+        "name": kit.name,
+        "primary_colour": kit.primary_colour.lower(),
+        "secondary_colour": kit.secondary_colour.lower(),
+        "call_to_action": kit.call_to_action,
+        "font_name": kit.font.name if kit.font else None,
+    }
+    files = {"logo": kit.logo, "font": kit.font}
+    for what, path in files.items():
+        digest = sha256_file(path) if path else None
+        row[f"{what}_sha256"] = digest
+        row[f"{what}_key"] = (
+            asset_key(prefix, merchant_id, digest, f"brand-{what}", _extension(path))
+            if path
+            else None
+        )
+    row["content_digest"] = kit_digest(row)
+    # Files first (each once): the same kit again also puts back a file the store lost.
+    for what, path in files.items():
+        if path and not store.exists(row[f"{what}_key"]):
+            store.put_file(
+                row[f"{what}_key"],
+                path,
+                mimetypes.guess_type(path.name)[0] or "application/octet-stream",
+                {"merchant": merchant_id, "brand-kit": what},
+                download_name=f"{merchant_id}-{what}.{_extension(path)}",
+                sha256=row[f"{what}_sha256"],
+            )
+    current = get_brand_kit(conn, merchant_id)
+    if current is not None and current["content_digest"] == row["content_digest"]:
+        return current, False
+    params = {**row, "call_to_action": Jsonb(row["call_to_action"])}
+    if row["call_to_action"] is None:
+        params["call_to_action"] = None
+    saved = conn.execute(query("upsert_brand_kit"), params).fetchone()
+    # No row back: a concurrent `brand set` stored this same kit first.
+    return saved or get_brand_kit(conn, merchant_id), saved is not None
+
+
+def kit_digest(row: dict[str, Any]) -> str:
+    """What decides how the kit draws: fields and file contents, not where files live."""
+    content = {
+        key: row[key]
+        for key in (
+            "name",
+            "primary_colour",
+            "secondary_colour",
+            "call_to_action",
+            "font_name",
+            "font_sha256",
+            "logo_sha256",
+        )
+    }
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+
+def _extension(path: Path) -> str:
+    ext = path.suffix.lower().lstrip(".")
+    return ext if _EXTENSION.match(ext) else "bin"

@@ -1,1 +1,0 @@
-"""Campaigns: what an account manager sets up, and the flow that renders and delivers it."""
