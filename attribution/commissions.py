@@ -1,15 +1,18 @@
 """Commission on attributed order lines, and clawbacks on their refunds.
 
 A line accrues when it is attributed and has a contract with GMV-share terms and, for a
-foreign currency, an FX rate for the order's UTC date: net GMV (quantity x unit_price
-- discount) is converted into the contract currency and rounded half-even to its minor
-unit, then the schedule's first-tier rate is applied and rounded again; one ledger
-transaction per line, dated the order's UTC date. Lines that wait say why.
+foreign currency, an FX rate for the order's UTC date. Its commission is computed from
+the exact net GMV (quantity x unit_price - discount, converted into the contract
+currency: times the direct rate, or divided by the opposite pair's rate) times the
+schedule's first-tier rate, and rounded half-even once: one ledger transaction per line,
+dated the order's UTC date, or the first day of the first open month when that month is
+closed (the line then names the period it belongs to). Lines that wait say why.
 
 A refund claws back the commission of the refunded part at the rate the line accrued
-at. Clawbacks are computed on the cumulative refunded amount of the line, each posting
-the difference from the ones before it, so partial refunds never claw back more than
-the line accrued in total, and a full refund claws back exactly what accrued.
+at. Clawbacks are computed on the cumulative refunded amount of the line (exact, rounded
+once), each posting the difference from the ones posted before it, so partial refunds
+never claw back more than the line accrued in total, and a full refund claws back
+exactly what accrued.
 """
 
 from __future__ import annotations
@@ -19,14 +22,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from fractions import Fraction
 
 import psycopg
 
 from attribution.queries import query
 from billing.charges import commission_entry
 from billing.contracts import Contract
-from billing.ledger import Entry, post_entries
-from billing.money import round_to_minor
+from billing.ledger import Entry, Posted, post_entries
+from billing.money import convert, round_exact
 
 POST_CHUNK = 5000
 
@@ -41,6 +45,8 @@ class Accrual:
     waiting: dict[str, int] = field(default_factory=dict)  # reason -> lines
     unattributed_lines: int = 0
     clawbacks: int = 0
+    # what was posted into a later month because its own month is closed
+    late: list[dict] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return {
@@ -50,7 +56,24 @@ class Accrual:
             "waiting": dict(sorted(self.waiting.items())),
             "unattributed_lines": self.unattributed_lines,
             "clawbacks": self.clawbacks,
+            "late": self.late,
         }
+
+
+def late_note(what: str, posted: Posted) -> dict | None:
+    """``{"what", "period", "posted_into"}`` for a posting moved out of a closed month."""
+    if not posted.created or posted.adjusts_period is None:
+        return None
+    return {
+        "what": what,
+        "period": f"{posted.adjusts_period:%Y-%m}",
+        "posted_into": f"{posted.effective_date:%Y-%m}",
+    }
+
+
+def late_text(note: dict) -> str:
+    """``order o1 line 1: posted into 2026-12: 2026-11 is closed``."""
+    return f"{note['what']}: posted into {note['posted_into']}: {note['period']} is closed"
 
 
 def utc_date(moment: datetime) -> date:
@@ -67,7 +90,7 @@ def accrue(conn: psycopg.Connection, merchant_ids: list[str]) -> Accrual:
     lines = conn.execute(query("open_lines"), params).fetchall()
     contracts = _contracts(conn, lines)
     decided = [_decide(line, contracts) for line in lines]
-    _post_accruals(conn, decided)
+    result.late += _post_accruals(conn, decided)
     for line in decided:
         if line["status"] == "accrued":
             result.accrued_lines += 1
@@ -77,7 +100,8 @@ def accrue(conn: psycopg.Connection, merchant_ids: list[str]) -> Accrual:
             result.waiting[line["reason"]] = result.waiting.get(line["reason"], 0) + 1
         elif line["status"] == "unattributed":
             result.unattributed_lines += 1
-    result.clawbacks = settle_refunds(conn, merchant_ids)
+    result.clawbacks, late = settle_refunds(conn, merchant_ids)
+    result.late += late
     return result
 
 
@@ -109,6 +133,7 @@ def _decide(line: dict, contracts: Contracts) -> dict:
         "contract_version": None,
         "contract_currency": None,
         "fx_rate": None,
+        "fx_inverse": None,
         "net_gmv": None,
         "rate": None,
         "commission": None,
@@ -126,27 +151,32 @@ def _decide(line: dict, contracts: Contracts) -> dict:
     base |= {"contract_version": line["contract_version"], "contract_currency": contract.currency}
     if contract.gmv_share is None or "gmv_share" not in contract.modes:
         return {**base, "status": "not_billed", "reason": "the contract has no GMV share"}
-    fx_rate = Decimal(1) if line["currency"] == contract.currency else line["fx_rate"]
+    same = line["currency"] == contract.currency
+    fx_rate = Decimal(1) if same else line["fx_rate"]
     if fx_rate is None:
         reason = f"no FX rate {line['currency']}->{contract.currency} for {on}"
         return {**base, "status": "waiting", "reason": reason}
+    fx_inverse = False if same else line["fx_inverse"]
     net = line["quantity"] * line["unit_price"] - line["discount"]
-    net_gmv = round_to_minor(net * fx_rate, contract.currency)
+    exact = convert(net, fx_rate, fx_inverse)
     rate = contract.gmv_share.tiers[0].rate
-    commission = round_to_minor(net_gmv * rate, contract.currency)
+    commission = round_exact(exact * Fraction(rate), contract.currency)
     return {
         **base,
         "status": "accrued",
         "reason": None,
         "fx_rate": fx_rate,
-        "net_gmv": net_gmv,
+        "fx_inverse": fx_inverse,
+        "net_gmv": round_exact(exact, contract.currency),
         "rate": rate,
         "commission": commission,
     }
 
 
-def _post_accruals(conn: psycopg.Connection, decided: list[dict]) -> None:
-    """Post the accrued lines' commissions in chunks, then store every line's state."""
+def _post_accruals(conn: psycopg.Connection, decided: list[dict]) -> list[dict]:
+    """Post the accrued lines' commissions in chunks, then store every line's state;
+    return notes on those posted into a later month (theirs is closed)."""
+    late = []
     for chunk in _chunks([d for d in decided if d["status"] == "accrued" and d["commission"]]):
         entries = [
             commission_entry(
@@ -167,6 +197,9 @@ def _post_accruals(conn: psycopg.Connection, decided: list[dict]) -> None:
         ]
         for line, posted in zip(chunk, post_entries(conn, entries, late="adjust"), strict=True):
             line["txn_id"] = posted.txn_id
+            note = late_note(f"order {line['order_id']} line {line['line_id']}", posted)
+            if note:
+                late.append(note)
     conn.execute(query("create_line_results_staging"))
     columns = [
         "order_id",
@@ -177,6 +210,7 @@ def _post_accruals(conn: psycopg.Connection, decided: list[dict]) -> None:
         "contract_version",
         "contract_currency",
         "fx_rate",
+        "fx_inverse",
         "net_gmv",
         "rate",
         "commission",
@@ -186,6 +220,7 @@ def _post_accruals(conn: psycopg.Connection, decided: list[dict]) -> None:
         for line in decided:
             copy.write_row([line[c] for c in columns])
     conn.execute(query("apply_line_results"))
+    return late
 
 
 def _chunks(items: list) -> Iterator[list]:
@@ -193,8 +228,9 @@ def _chunks(items: list) -> Iterator[list]:
         yield items[start : start + POST_CHUNK]
 
 
-def settle_refunds(conn: psycopg.Connection, merchant_ids: list[str]) -> int:
-    """Post clawbacks for pending refunds of accrued lines; return how many were posted."""
+def settle_refunds(conn: psycopg.Connection, merchant_ids: list[str]) -> tuple[int, list[dict]]:
+    """Post clawbacks for pending refunds of accrued lines: how many were posted, and
+    notes on those posted into a later month (theirs is closed)."""
     rows = conn.execute(query("refunds_to_settle"), {"merchant_ids": merchant_ids}).fetchall()
     by_line: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for row in rows:
@@ -205,7 +241,13 @@ def settle_refunds(conn: psycopg.Connection, merchant_ids: list[str]) -> int:
             settled.append((refund, clawback))
             if clawback:
                 entries.append(_clawback_entry(refund, clawback))
-    posted = {p.idempotency_key: p.txn_id for p in post_entries(conn, entries, late="adjust")}
+    posted_entries = post_entries(conn, entries, late="adjust")
+    posted = {p.idempotency_key: p.txn_id for p in posted_entries}
+    late = [
+        note
+        for entry, done in zip(entries, posted_entries, strict=True)
+        if (note := late_note(f"refund {entry.event['refund_id']}", done))
+    ]
     with conn.cursor() as cursor:  # one round trip for the batch, not one per refund
         cursor.executemany(
             query("settle_refund"),
@@ -221,33 +263,37 @@ def settle_refunds(conn: psycopg.Connection, merchant_ids: list[str]) -> int:
                 for refund, clawback in settled
             ],
         )
-    return len(entries)
+    return len(entries), late
 
 
 def _clawbacks(refunds: list[dict]) -> Iterator[tuple[dict, Decimal | None]]:
-    """(refund, clawback) for the pending refunds of one line that can be settled now."""
+    """(refund, clawback) for the pending refunds of one line that can be settled now.
+
+    Refunds settled before count first, whatever their dates, so each new clawback is
+    the cumulative total now minus what was already clawed back.
+    """
     line = refunds[0]
     if line["line_status"] not in ("accrued", "not_billed"):
         return  # the line may still accrue; its refunds wait for it
-    net = line["line_quantity"] * line["unit_price"] - line["discount"]
-    quantity = amount = clawed = Decimal(0)
-    for refund in refunds:
+    if line["line_status"] == "not_billed":
+        for refund in refunds:
+            if refund["status"] == "pending":
+                yield refund, None
+        return
+    net = Fraction(line["line_quantity"] * line["unit_price"] - line["discount"])
+    settled = [r for r in refunds if r["status"] != "pending"]
+    quantity = sum((r["quantity"] or 0 for r in settled), 0)
+    amount = sum((Fraction(r["amount"] or 0) for r in settled), Fraction(0))
+    clawed = sum((r["clawback"] or Decimal(0) for r in settled), Decimal(0))
+    for refund in (r for r in refunds if r["status"] == "pending"):
         quantity += refund["quantity"] or 0
-        amount += refund["amount"] or 0
-        if refund["status"] != "pending":
-            clawed += refund["clawback"] or 0
-            continue
-        if line["line_status"] == "not_billed":
-            yield refund, None
-            continue
+        amount += Fraction(refund["amount"] or 0)
         refunded_net = quantity * net / line["line_quantity"] + amount
-        ccy = line["contract_currency"]
-        total = round_to_minor(
-            round_to_minor(refunded_net * line["fx_rate"], ccy) * line["rate"], ccy
-        )
+        exact = convert(refunded_net, line["fx_rate"], line["fx_inverse"])
+        total = round_exact(exact * Fraction(line["rate"]), line["contract_currency"])
         total = min(total, line["commission"])
-        yield refund, total - clawed
-        clawed = total
+        yield refund, max(total - clawed, Decimal(0))
+        clawed = max(total, clawed)
 
 
 def _clawback_key(refund: dict) -> str:

@@ -16,6 +16,7 @@ import psycopg
 import pyarrow as pa
 
 from attribution.commissions import Accrual, accrue
+from attribution.errors import wrap_exceptions
 from attribution.feeds import FX_RATES, INTERACTIONS, ORDERS, REFUNDS
 from attribution.queries import query
 from attribution.shopify import is_shopify_export, read_shopify_orders
@@ -57,7 +58,7 @@ def import_file(
     else:
         feed = read_feed(path, spec)
     staged = Staged(kind, to_csv_bytes(_numbered(feed.table, feed.first_row)), feed.rows)
-    with conn.transaction():
+    with wrap_exceptions(str(path)), conn.transaction():
         stage(conn, staged)
         refused = staged_errors(conn, kind, MAX_ERRORS + 1)
         if refused:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from fractions import Fraction
 
 import psycopg
 
 from billing.contracts import GmvShareTerms, contract_at
 from billing.errors import LedgerError
 from billing.ledger import Entry, Posted, Posting, post
-from billing.money import round_to_minor
+from billing.money import round_exact
 
 
 def charge_accepted_material(
@@ -50,24 +51,29 @@ def charge_accepted_material(
     return post(conn, entry, late="adjust")
 
 
-def gmv_commission(terms: GmvShareTerms, month_net_gmv: Decimal, currency: str) -> Decimal:
+def gmv_commission(
+    terms: GmvShareTerms, month_net_gmv: Fraction | Decimal, currency: str
+) -> Decimal:
     """Commission on a calendar month's attributed net GMV under the rate schedule.
 
     ``flat``: one rate. ``volume``: the rate of the highest tier reached applies to all of
-    it. ``graduated``: each slice of GMV at its own tier's rate. Rounded half-even once.
+    it. ``graduated``: each slice of GMV at its own tier's rate. ``month_net_gmv`` is
+    exact (a fraction when lines were divided by an FX rate); the result is rounded
+    half-even once.
     """
-    if month_net_gmv <= 0:
-        return Decimal(0)
+    net = Fraction(month_net_gmv)
+    if net <= 0:
+        return round_exact(0, currency)
     tiers = terms.tiers
     if terms.schedule in ("flat", "volume"):
-        rate = max((t for t in tiers if month_net_gmv >= t.from_gmv), key=lambda t: t.from_gmv).rate
-        return round_to_minor(month_net_gmv * rate, currency)
-    total = Decimal(0)
+        rate = max((t for t in tiers if net >= t.from_gmv), key=lambda t: t.from_gmv).rate
+        return round_exact(net * Fraction(rate), currency)
+    total = Fraction(0)
     for tier, upper in zip(tiers, [t.from_gmv for t in tiers[1:]] + [None], strict=True):
-        top = month_net_gmv if upper is None else min(month_net_gmv, upper)
+        top = net if upper is None else min(net, Fraction(upper))
         if top > tier.from_gmv:
-            total += (top - tier.from_gmv) * tier.rate
-    return round_to_minor(total, currency)
+            total += (top - Fraction(tier.from_gmv)) * Fraction(tier.rate)
+    return round_exact(total, currency)
 
 
 def commission_entry(

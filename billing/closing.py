@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from fractions import Fraction
 
 import psycopg
 
@@ -17,7 +18,7 @@ from billing.charges import commission_entry, gmv_commission
 from billing.contracts import contract_at
 from billing.errors import LedgerError
 from billing.ledger import Entry, Posting, post, post_entries
-from billing.money import round_to_minor
+from billing.money import convert, round_exact, round_to_minor
 from billing.periods import close_period
 from billing.queries import query
 
@@ -65,8 +66,10 @@ def is_closed(conn: psycopg.Connection, merchant_id: str, period: date) -> bool:
 def post_true_up(conn: psycopg.Connection, merchant_id: str, period: date) -> dict[str, Decimal]:
     """Volume and graduated schedules: the month's commission on its total, minus accruals.
 
-    The schedule is the one in force on the month's last day; lines accrued in another
-    currency (a contract that changed currency mid-month) are left as they accrued.
+    The total is the exact net GMV of the lines ordered in the month that accrued by the
+    close (each converted exactly), so the commission is rounded once. The schedule is
+    the one in force on the month's last day; lines accrued in another currency (a
+    contract that changed currency mid-month) are left as they accrued.
     """
     try:
         version, contract = contract_at(conn, merchant_id, last_day(period))
@@ -76,11 +79,13 @@ def post_true_up(conn: psycopg.Connection, merchant_id: str, period: date) -> di
     if terms is None or terms.schedule == "flat":
         return {}
     rows = conn.execute(query("month_attributed"), {"merchant_id": merchant_id, "period": period})
-    month = {row["currency"]: row for row in rows}.get(contract.currency)
-    if month is None:
+    month = [row for row in rows if row["currency"] == contract.currency]
+    if not month:
         return {}
-    due = gmv_commission(terms, month["net_gmv"], contract.currency)
-    adjustment = due - month["accrued"]
+    net_gmv = sum((convert(r["net"], r["fx_rate"], r["fx_inverse"]) for r in month), Fraction(0))
+    accrued = sum((r["accrued"] for r in month), Decimal(0))
+    due = gmv_commission(terms, net_gmv, contract.currency)
+    adjustment = due - accrued
     if adjustment:
         entry = commission_entry(
             merchant_id,
@@ -90,8 +95,8 @@ def post_true_up(conn: psycopg.Connection, merchant_id: str, period: date) -> di
             last_day(period),
             {
                 "period": f"{period:%Y-%m}",
-                "net_gmv": str(month["net_gmv"]),
-                "accrued": str(month["accrued"]),
+                "net_gmv": str(round_exact(net_gmv, contract.currency)),
+                "accrued": str(accrued),
                 "due": str(due),
                 "contract_version": version,
             },
@@ -109,12 +114,15 @@ def post_contributor_shares(
         query("revenue_by_template"), {"merchant_id": merchant_id, "period": period}
     ).fetchall()
     earned: dict[tuple[str, str], tuple[Decimal, Decimal]] = {}
-    for row in rows:
-        revenue, amount = earned.get((row["contributor"], row["currency"]), (Decimal(0),) * 2)
-        share = round_to_minor(row["revenue"] * row["share"], row["currency"])
-        earned[(row["contributor"], row["currency"])] = (revenue + row["revenue"], amount + share)
+    for row in rows:  # exact per contributor and currency, rounded once below
+        revenue, share = earned.get((row["contributor"], row["currency"]), (Decimal(0),) * 2)
+        earned[(row["contributor"], row["currency"])] = (
+            revenue + row["revenue"],
+            share + row["revenue"] * row["share"],
+        )
     entries, details = [], []
-    for (contributor, currency), (revenue, amount) in sorted(earned.items()):
+    for (contributor, currency), (revenue, share) in sorted(earned.items()):
+        amount = round_to_minor(share, currency)
         if amount <= 0:
             continue
         key = f"contrib:{period:%Y-%m}:{contributor}:{merchant_id}:{currency}"

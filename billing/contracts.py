@@ -160,7 +160,7 @@ def _stringify_numbers(value: object) -> object:
 def create_version(conn: psycopg.Connection, merchant_id: str, contract: Contract) -> int:
     """Store a new version; it must start after the merchant's latest. Returns its number."""
     with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"contract:{merchant_id}",))
+        conn.execute(query("lock_merchant_contracts"), {"merchant_id": merchant_id})
         latest = conn.execute(query("latest_contract"), {"merchant_id": merchant_id}).fetchone()
         if latest and contract.effective_from <= latest["effective_from"]:
             raise ContractError(

@@ -21,13 +21,13 @@ from typing import Literal
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-from babel.numbers import list_currencies
 
+from storage.currencies import known_currencies
 from storage.errors import AdreelError
 
 Kind = Literal["text", "decimal", "timestamp", "date", "count", "currency", "enum"]
 DECIMAL = pa.decimal128(38, 12)
-MAX_ERRORS = 20
+MAX_ERRORS = 100  # bad rows listed per refused file; the rest are counted
 _PLAIN_DECIMAL = r"^[0-9]+(\.[0-9]{1,12})?$"
 _COUNT = r"^[0-9]{1,9}$"
 
@@ -63,13 +63,29 @@ class RowError:
 
 
 class FeedError(AdreelError):
-    """A file refused whole; ``errors`` holds the first rows that are wrong."""
+    """A file refused whole; ``errors`` holds the first rows that are wrong (by row).
+
+    One bad row reads as one line; several read as a headline and one line per row:
+    ``orders.csv: 3 bad rows; nothing was imported`` then ``  row 4: discount: …``
+    (with ``… and N more`` past ``MAX_ERRORS``).
+    """
 
     def __init__(self, errors: list[RowError], more: int = 0) -> None:
-        self.errors, self.more = errors, more
-        extra = len(errors) - 1 + more
-        suffix = f" (and {extra} more error(s); nothing was imported)" if extra else ""
-        super().__init__(f"{errors[0]}{suffix}")
+        self.errors, self.more = sorted(errors, key=lambda e: e.row), more
+        if len(errors) == 1 and not more:
+            super().__init__(str(errors[0]))
+            return
+        rows = len({e.row for e in errors})
+        count = f"{rows} bad rows" if rows > 1 else "1 bad row"
+        if rows < len(errors):
+            count += f" ({len(errors)} problems)"
+        if more:
+            count = f"more than {count}"
+        lines = [f"{errors[0].path}: {count}; nothing was imported"]
+        lines += [f"  row {e.row}: {e.field}: {e.problem}" for e in self.errors]
+        if more:
+            lines.append(f"  … and {more} more")
+        super().__init__("\n".join(lines))
 
 
 class FileError(AdreelError):
@@ -285,7 +301,7 @@ def _enum_check(column: Column, values: pa.Array):
 
 def _currency_check(column: Column, values: pa.Array):
     return (
-        pc.invert(pc.is_in(values, pa.array(sorted(list_currencies())))),
+        pc.invert(pc.is_in(values, pa.array(sorted(known_currencies())))),
         lambda v: f"{v!r} is not an ISO 4217 currency code such as USD",
         lambda v: v,
     )

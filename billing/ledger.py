@@ -2,8 +2,9 @@
 
 Every entry carries a caller-chosen idempotency key: posting the same key twice returns
 the first transaction and writes nothing; the same key with other content is refused.
-Python checks each entry first so a person gets a clear message; PostgreSQL checks the
-same rules again (see migration 0002), so no other code path can break them.
+Python checks each entry first so a person gets a message naming the key, asset and
+amount; PostgreSQL checks the same rules again (migrations 0002 and 0009: balance per
+asset at COMMIT), so no other code path can break them.
 
 Sign convention: an account's balance is its credits minus its debits.
 """
@@ -21,7 +22,7 @@ from typing import Any, Literal
 
 import psycopg
 
-from billing.errors import ClosedPeriodError, IdempotencyConflict, LedgerError
+from billing.errors import ClosedPeriodError, IdempotencyConflict, LedgerError, wrap_exceptions
 from billing.money import minor_units, require_whole_minor_units
 from billing.queries import query
 
@@ -74,6 +75,7 @@ def post(conn: psycopg.Connection, entry: Entry, late: str = "refuse") -> Posted
     return post_entries(conn, [entry], late=late)[0]
 
 
+@wrap_exceptions()
 def post_entries(
     conn: psycopg.Connection, entries: Sequence[Entry], late: str = "refuse"
 ) -> list[Posted]:
@@ -92,6 +94,7 @@ def post_entries(
         dated = _date_in_open_periods(conn, fresh, late)
         accounts = _ensure_accounts(conn, fresh)
         created = _insert(conn, fresh, dated, accounts)
+        _check_balance_now(conn)
         if len(created) < len(fresh):  # another process posted some keys meanwhile
             done |= _already_posted(conn, [e for e in fresh if e.idempotency_key not in created])
     results = {**done, **created}
@@ -127,6 +130,16 @@ def _check_entry(entry: Entry) -> None:
     if unbalanced:
         asset, total = next(iter(unbalanced.items()))
         raise LedgerError(f"{key}: postings do not balance in {asset} (off by {total})")
+
+
+def _check_balance_now(conn: psycopg.Connection) -> None:
+    """Run the deferred balance triggers now, not at the caller's COMMIT.
+
+    The caller's transaction may commit outside billing/; checking here makes a refusal
+    a LedgerError raised by this call (see ``wrap_exceptions``).
+    """
+    conn.execute(query("check_ledger_balance_now"))
+    conn.execute(query("check_ledger_balance_at_commit"))
 
 
 def _already_posted(conn: psycopg.Connection, entries: Sequence[Entry]) -> dict[str, Posted]:
@@ -212,7 +225,7 @@ def _insert(
     if not entries:
         return {}
     conn.execute(query("create_transaction_staging"))
-    conn.execute("TRUNCATE ledger_staging_transactions")
+    conn.execute(query("clear_transaction_staging"))
     with conn.cursor().copy(query("copy_transaction_staging")) as copy:
         for entry in entries:
             effective, adjusts = dated[entry.idempotency_key]
@@ -269,10 +282,7 @@ def reverse(
         event={"reason": reason},
         reverses_txn_id=txn_id,
     )
-    try:
-        return post(conn, entry, late="adjust")
-    except psycopg.errors.UniqueViolation:
-        raise LedgerError(f"transaction {txn_id} was already reversed") from None
+    return post(conn, entry, late="adjust")  # a second reversal: LedgerError, see errors.py
 
 
 def balances(conn: psycopg.Connection, merchant_id: str) -> list[dict[str, Any]]:

@@ -175,7 +175,7 @@ def write_reconciliation(result: Reconciliation, out_dir: Path) -> dict[str, Pat
     with paths["csv"].open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns)
         writer.writeheader()
-        writer.writerows(result.rows)
+        writer.writerows(result.text_rows())
     totals = result.totals()
     summary = "".join(
         f"<tr><td>{outcome.replace('_', ' ')}</td><td class=n>{t['rows']}</td>"
@@ -186,7 +186,8 @@ def write_reconciliation(result: Reconciliation, out_dir: Path) -> dict[str, Pat
         f"<tr class=bad><td>{r['outcome'].replace('_', ' ')}</td><td>{html.escape(r['order_id'])}"
         f"</td><td>{html.escape(r['line_id'])}</td>"
         f"<td class=n>{money(r['adreel_amount'], r['adreel_currency'])}</td>"
-        f"<td class=n>{money(r['settlement_amount'], r['settlement_currency'])}</td></tr>"
+        f"<td class=n>{money(r['settlement_amount'], r['settlement_currency'])}</td>"
+        f"<td class=n>{_difference(r)}</td></tr>"
         for r in result.rows
         if r["outcome"] != "matched"
     )
@@ -198,19 +199,29 @@ def write_reconciliation(result: Reconciliation, out_dir: Path) -> dict[str, Pat
     )
     body = (
         f"<p class=muted>Tolerance {result.tolerance}. adreel's amount is the line's net GMV "
-        f"after refunds in the order's currency.</p>{verdict}<table><tr><th>Outcome</th>"
+        f"after refunds dated up to {result.refunds_until}, in the order's currency; the "
+        f"difference is adreel's minus the settlement's.</p>{verdict}<table><tr><th>Outcome</th>"
         f"<th class=n>Rows</th><th class=n>adreel</th><th class=n>Settlement</th></tr>{summary}"
         "</table>"
     )
     if problems:
         body += (
             "<h2>Rows that do not match</h2><table><tr><th>Outcome</th><th>Order</th>"
-            "<th>Line</th><th class=n>adreel</th><th class=n>Settlement</th></tr>"
+            "<th>Line</th><th class=n>adreel</th><th class=n>Settlement</th>"
+            "<th class=n>Difference</th></tr>"
             f"{problems}</table>"
         )
     title = f"Reconciliation {result.period:%B %Y} — {result.merchant_id}"
     paths["html"].write_text(_page(title, body), encoding="utf-8")
     return paths
+
+
+def _difference(row: dict) -> str:
+    if row["difference"] is not None:
+        return money(row["difference"], row["adreel_currency"])
+    if row["adreel_currency"] and row["settlement_currency"]:
+        return "currencies differ"
+    return ""
 
 
 def _amounts(by_currency: dict[str, str]) -> str:

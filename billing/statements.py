@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date
 from decimal import Decimal
 
 import psycopg
@@ -47,6 +47,7 @@ class Statement:
     totals: dict[str, dict[str, Decimal]] = field(default_factory=dict)
     pending: dict[str, Decimal] = field(default_factory=dict)
     daily: list[dict] = field(default_factory=list)
+    unattributed: list[dict] = field(default_factory=list)
 
     def total(self, currency: str) -> Decimal:
         return sum(self.totals[currency].values(), Decimal(0))
@@ -88,6 +89,14 @@ class Statement:
                 }
                 for currency in sorted(self.totals)
             },
+            "unattributed": [
+                {
+                    **order,
+                    "ordered_at": order["ordered_at"].isoformat(),
+                    "net": str(order["net"]),
+                }
+                for order in self.unattributed
+            ],
         }
 
 
@@ -116,4 +125,21 @@ def build_statement(
     for row in conn.execute(query("statement_pending_commission"), params):
         statement.pending[row["currency"]] = row["amount"]
     statement.daily = conn.execute(query("statement_daily_by_asset"), params).fetchall()
+    statement.unattributed = unattributed_orders(conn, merchant_id, period)
     return statement
+
+
+def unattributed_orders(conn: psycopg.Connection, merchant_id: str, period: date) -> list[dict]:
+    """Orders of the month no asset was attributed to, each with the reason."""
+    rows = conn.execute(
+        query("unattributed_orders"), {"merchant_id": merchant_id, "period": period}
+    ).fetchall()
+    return [
+        {
+            **row,
+            "ordered_at": row["ordered_at"].astimezone(UTC),
+            "currency": row["currency"].strip(),
+            "net": round_to_minor(row["net"], row["currency"].strip()),
+        }
+        for row in rows
+    ]

@@ -4,7 +4,8 @@ Buying a pack credits the wallet with tokens and books its price as deferred rev
 A render first holds its tokens (lowering what is available, not the balance); success
 commits the hold, moving tokens out of the wallet and recognising revenue at the price
 the tokens were bought for (oldest pack first); failure voids it. PostgreSQL refuses a
-wallet below zero or holds above the balance (migration 0002).
+wallet below zero or holds above the balance (migration 0002); ``wrap_exceptions``
+turns that refusal into InsufficientTokens.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from decimal import Decimal
 
 import psycopg
 
-from billing.errors import InsufficientTokens, LedgerError
+from billing.errors import InsufficientTokens, LedgerError, wrap_exceptions
 from billing.ledger import Entry, Posted, Posting, post
 from billing.money import TOKEN, require_whole_minor_units, round_to_minor
 from billing.queries import query
@@ -29,6 +30,7 @@ class Hold:
     status: str
 
 
+@wrap_exceptions()
 def buy_pack(
     conn: psycopg.Connection,
     merchant_id: str,
@@ -76,6 +78,7 @@ def buy_pack(
     return posted
 
 
+@wrap_exceptions()
 def hold_tokens(conn: psycopg.Connection, merchant_id: str, hold_key: str, tokens: int) -> Hold:
     """Reserve tokens for a render; refuse, writing nothing, when the wallet cannot cover it."""
     if tokens <= 0:
@@ -100,6 +103,7 @@ def hold_tokens(conn: psycopg.Connection, merchant_id: str, hold_key: str, token
     return Hold(hold_key, tokens, "held")
 
 
+@wrap_exceptions()
 def void_hold(conn: psycopg.Connection, hold_key: str) -> Hold:
     """Release a failed render's tokens; voiding twice is a no-op."""
     with conn.transaction():
@@ -117,6 +121,7 @@ def void_hold(conn: psycopg.Connection, hold_key: str) -> Hold:
     return Hold(hold_key, hold["tokens"], "voided")
 
 
+@wrap_exceptions()
 def commit_hold(conn: psycopg.Connection, hold_key: str, effective_date: date) -> Posted:
     """Charge a successful render: tokens leave the wallet, revenue is recognised."""
     with conn.transaction():

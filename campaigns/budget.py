@@ -19,9 +19,8 @@ from datetime import UTC
 
 from billing.errors import InsufficientTokens
 from billing.tokens import commit_hold, find_hold, hold_tokens, void_hold
-from campaigns.planning import job_tokens
 from generation.dispatch import RenderFailed, run_render_jobs
-from generation.jobs import get_render_jobs, usage_for_renders
+from generation.jobs import RenderJob, get_render_jobs, usage_for_renders
 from storage.services import Services
 
 log = logging.getLogger(__name__)
@@ -70,7 +69,7 @@ def render_within_budget(
         chunk = pending[start : start + chunk_size]
         held, stop_reason = _reserve(services, merchant_id, chunk, jobs, budget_left, bill_tokens)
         if budget_left is not None:
-            budget_left -= sum(job_tokens(jobs[h]["spec"]) for h in held)
+            budget_left -= sum(RenderJob.from_row(jobs[h]).tokens for h in held)
         if held:
             _render(services, held, run, on_progress)
             if bill_tokens:
@@ -106,7 +105,7 @@ def _reserve(
     held: list[str] = []
     for request_hash in chunk:
         job = jobs[request_hash]
-        tokens = job_tokens(job["spec"])
+        tokens = RenderJob.from_row(job).tokens
         if budget_left is not None and tokens > budget_left:
             return held, (f"campaign token budget: needs {tokens} tokens, {budget_left} left")
         if bill_tokens:

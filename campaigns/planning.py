@@ -9,10 +9,11 @@ import psycopg
 
 from catalog.products import list_products
 from composer import platforms_for, templates
-from generation.jobs import plan_render_job
-from generation.metering import tokens_for
-from generation.profiles import output_size, render_profile
-from generation.requests import NEGATIVE_PROMPT, build_prompt, request_hash, seed_for
+from composer.defaults import DEFAULT_FORMAT, DEFAULT_LOCALE, DEFAULT_PLATFORMS, DEFAULT_TEMPLATE
+from composer.formats import output_size
+from generation.jobs import RenderJob, plan_render_job
+from generation.profiles import RenderProfile, render_profile
+from generation.requests import NEGATIVE_PROMPT, build_prompt, seed_for
 from storage.services import Services
 
 # How each template's clip is described to the video model.
@@ -24,10 +25,10 @@ class Material:
     """One ad a campaign asks for, before any profile is chosen."""
 
     product_id: str
-    template: str = "showcase"
-    ad_format: str = "9x16"
+    template: str = DEFAULT_TEMPLATE
+    ad_format: str = DEFAULT_FORMAT
     variant: int = 0
-    locale: str = "en_US"
+    locale: str = DEFAULT_LOCALE
 
 
 def plan_renders(
@@ -35,9 +36,9 @@ def plan_renders(
     merchant_id: str,
     product_ids: list[str],
     profile_name: str,
-    ad_format: str = "9x16",
+    ad_format: str = DEFAULT_FORMAT,
     duration_s: float = 3.0,
-    locale: str = "en_US",
+    locale: str = DEFAULT_LOCALE,
 ) -> list[str]:
     """Record a job per product (a no-op for jobs planned before); return their hashes."""
     materials = [Material(pid, ad_format=ad_format, locale=locale) for pid in product_ids]
@@ -63,68 +64,61 @@ def plan_material_renders(
     profile_name: str,
     duration_s: float,
     campaign_id: str | None = None,
-    platforms: tuple[str, ...] = ("tiktok",),
+    platforms: tuple[str, ...] = DEFAULT_PLATFORMS,
 ) -> list[str]:
     """Record one render job per material at a profile; return the hashes in order."""
     profile = render_profile(model, profile_name)
     hashes = []
     for material in materials:
-        spec = job_spec(
-            profile, products[material.product_id], merchant_id, material, duration_s, campaign_id
+        job = render_job(
+            model,
+            profile,
+            products[material.product_id],
+            merchant_id,
+            material,
+            duration_s,
+            campaign_id,
+            platforms,
         )
-        # The layout keeps text clear of every listed platform that takes this format.
-        spec["platforms"] = list(platforms_for(material.ad_format, platforms))
-        job_hash = request_hash(model, spec)
-        plan_render_job(
-            conn,
-            {
-                "request_hash": job_hash,
-                "merchant_id": merchant_id,
-                "product_id": material.product_id,
-                "model": model,
-                "profile": profile_name,
-                "spec": spec,
-            },
-        )
-        hashes.append(job_hash)
+        plan_render_job(conn, job)
+        hashes.append(job.request_hash)
     return hashes
 
 
-def job_spec(
-    profile,
+def render_job(
+    model: str,
+    profile: RenderProfile,
     product: dict,
     merchant_id: str,
     material: Material,
     duration_s: float,
     campaign_id: str | None,
-) -> dict:
-    """Everything that decides a render's output; its hash names the job."""
-    output_width, output_height = output_size(profile, material.ad_format)
-    spec = {
-        **profile.as_dict(),
-        "template": material.template,
-        "format": material.ad_format,
-        "locale": material.locale,
-        "duration_s": duration_s,
-        "output_width": output_width,
-        "output_height": output_height,
-        "prompt": build_prompt(
+    platforms: tuple[str, ...],
+) -> RenderJob:
+    """Everything that decides a material's render at a profile; its hash names the job."""
+    output_width, output_height = output_size(material.ad_format, profile.output_long_side)
+    return RenderJob(
+        merchant_id=merchant_id,
+        product_id=product["product_id"],
+        model=model,
+        profile=profile,
+        prompt=build_prompt(
             product["title"],
             product["product_category"],
             product["brand"],
             TEMPLATE_STYLES[material.template],
         ),
-        "negative_prompt": NEGATIVE_PROMPT,
-        "seed": seed_for(merchant_id, product["product_id"], material.variant),
-        "product_hash": product["content_hash"],
-        "image_key": product["image_key"],
-    }
-    if campaign_id is not None:
-        # Usage and assets are the campaign's: the same ad in two campaigns is two jobs.
-        spec["campaign_id"] = campaign_id
-    return spec
-
-
-def job_tokens(spec: dict) -> int:
-    """The tokens a planned job will meter when it renders."""
-    return tokens_for(spec["width"], spec["height"], spec["num_frames"])
+        negative_prompt=NEGATIVE_PROMPT,
+        seed=seed_for(merchant_id, product["product_id"], material.variant),
+        product_hash=product["content_hash"],
+        image_key=product["image_key"],
+        duration_s=duration_s,
+        output_width=output_width,
+        output_height=output_height,
+        template=material.template,
+        ad_format=material.ad_format,
+        locale=material.locale,
+        # The layout keeps text clear of every listed platform that takes this format.
+        platforms=platforms_for(material.ad_format, platforms),
+        campaign_id=campaign_id,
+    )

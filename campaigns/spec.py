@@ -27,6 +27,7 @@ from pydantic import (
 )
 
 from composer import DURATIONS_S, FORMATS, PLATFORM_PRESETS, TEMPLATES, platforms_for
+from composer.defaults import DEFAULT_FORMAT, DEFAULT_LOCALE, DEFAULT_PLATFORMS, DEFAULT_TEMPLATE
 from storage.errors import AdreelError
 
 CAMPAIGN_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -103,11 +104,13 @@ class CampaignSpec(_Strict):
     campaign: str = Field(pattern=CAMPAIGN_ID_PATTERN)
     name: str | None = None
     products: ProductFilter = ProductFilter()
-    templates: list[str] = Field(default=["showcase"], min_length=1)
-    formats: list[str] = Field(default=["9x16"], min_length=1)
-    platforms: list[str] = Field(default=["tiktok"], min_length=1, validate_default=True)
+    templates: list[str] = Field(default=[DEFAULT_TEMPLATE], min_length=1)
+    formats: list[str] = Field(default=[DEFAULT_FORMAT], min_length=1)
+    platforms: list[str] = Field(
+        default=list(DEFAULT_PLATFORMS), min_length=1, validate_default=True
+    )
     variants: int = Field(default=1, ge=1, le=10)
-    languages: list[str] = Field(default=["en_US"], min_length=1)
+    languages: list[str] = Field(default=[DEFAULT_LOCALE], min_length=1)
     duration_s: int = 6
     # tokens this campaign may meter over its life; none: only the wallet limits it
     token_budget: int | None = Field(default=None, gt=0)

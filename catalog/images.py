@@ -13,7 +13,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from storage.images import to_srgb
 
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
 TIMEOUT_S = 10
@@ -72,23 +74,7 @@ def normalize_image(data: bytes) -> bytes:
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:
         raise ImageProblem("image_decode", f"not a readable image ({exc})") from None
     image = ImageOps.exif_transpose(image)
-    image = _to_srgb(image)
+    image = to_srgb(image)
     output = io.BytesIO()
     image.save(output, "PNG")
     return output.getvalue()
-
-
-def _to_srgb(image: Image.Image) -> Image.Image:
-    has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
-    target = "RGBA" if has_alpha else "RGB"
-    profile = image.info.get("icc_profile")
-    if profile and image.mode in ("RGB", "CMYK", "RGBA"):
-        try:
-            source = ImageCms.ImageCmsProfile(io.BytesIO(profile))
-            mode = "RGBA" if image.mode == "RGBA" else "RGB"
-            return ImageCms.profileToProfile(
-                image, source, ImageCms.createProfile("sRGB"), outputMode=mode
-            )
-        except (ImageCms.PyCMSError, OSError):
-            pass  # a broken profile: fall back to Pillow's plain conversion
-    return image.convert(target)

@@ -1,7 +1,7 @@
 """Prices as feeds write them: ``"15.00 USD"``, ``"USD 15.00"``, ``"12,99 EUR"``, ``"4.500 KWD"``.
 
 Amounts become ``Decimal`` with their ISO 4217 currency; the currency's minor unit
-(from Babel's CLDR data) decides how many decimals are allowed, and how a lone ``,`` or
+(``storage.currencies``) decides how many decimals are allowed, and how a lone ``,`` or
 ``.`` is read. A form that could mean two amounts is refused rather than guessed.
 """
 
@@ -11,7 +11,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from functools import cache
 
-from babel.numbers import get_currency_precision, list_currencies
+from storage.currencies import currency_digits, known_currencies
 
 _PRICE = re.compile(
     r"^\s*(?:(?P<pre>[A-Z]{3})\s*)?(?P<amount>-?[0-9][0-9.,' ]*?)\s*(?P<post>[A-Z]{3})?\s*$"
@@ -22,14 +22,8 @@ class PriceError(ValueError):
     """A price that cannot be read; the message says why."""
 
 
-@cache
-def known_currencies() -> frozenset[str]:
-    return frozenset(list_currencies())
-
-
-@cache
-def currency_digits(currency: str) -> int:
-    return get_currency_precision(currency)
+class NoCurrency(PriceError):
+    """A price without a currency, for a merchant without a default one."""
 
 
 @cache
@@ -40,7 +34,7 @@ def parse_price(text: str, default_currency: str | None = None) -> tuple[Decimal
         raise PriceError(f"{text!r} is not a price like '15.00 USD'")
     currency = match["pre"] or match["post"] or default_currency
     if not currency:
-        raise PriceError(f"{text!r} has no currency and the merchant has no default")
+        raise NoCurrency(f"{text!r} has no currency and the merchant has no default")
     if currency not in known_currencies():
         raise PriceError(f"unknown currency {currency!r} in {text!r}")
     digits = currency_digits(currency)

@@ -15,7 +15,7 @@ from decimal import Decimal
 
 import pandas as pd
 
-from catalog.money import PriceError, parse_price
+from catalog.money import NoCurrency, PriceError, parse_price
 from catalog.schema import CUSTOM_LABELS, VARIANT_ATTRIBUTES
 
 AVAILABILITY = {
@@ -173,6 +173,12 @@ def _prices(out: pd.DataFrame, default_currency: str | None) -> None:
     sale = _distinct(out["sale_price"], lambda v: _try_price(v, default_currency))
     out["_ok_price"] = [p is None or p.__class__ is tuple for p in parsed]
     out["_ok_sale_price"] = [s is None or s.__class__ is tuple for s in sale]
+    # A price without a currency is not a bad row but a missing setting: the upload
+    # refuses the whole file and asks for one.
+    out["_no_currency"] = [
+        isinstance(p, NoCurrency) or isinstance(s, NoCurrency)
+        for p, s in zip(parsed, sale, strict=True)
+    ]
     price = [p if p.__class__ is tuple else None for p in parsed]
     sale_ok = [s if s.__class__ is tuple else None for s in sale]
     out["_ok_price_positive"] = [p is None or p[0] > 0 for p in price]

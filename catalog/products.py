@@ -6,7 +6,13 @@ from typing import Any
 
 import psycopg
 
+from catalog.money import PriceError, parse_price
 from catalog.queries import query
+from catalog.uploads import get_upload, rejected_rows
+from storage.db import Database
+from storage.merchants import require_merchant
+
+PRODUCT_STATUSES = ("live", "removed", "quarantined")
 
 
 def list_products(
@@ -40,3 +46,47 @@ def set_product_image(
             "image_error": error,
         },
     )
+
+
+def first_product_ids(db: Database, merchant_id: str, limit: int | None = None) -> list[str]:
+    """The merchant's product ids in id order, the first ``limit`` of them."""
+    with db.connection() as conn:
+        return [p["product_id"] for p in list_products(conn, merchant_id)][:limit]
+
+
+def catalog_products(db: Database, merchant_id: str, status: str | None = None) -> list[dict]:
+    """The merchant's catalog as stored: live and removed products, and the rows its
+    latest upload quarantined (with ``row`` and ``errors``); ``status`` keeps one kind.
+
+    Each has ``id``, ``title``, ``price`` (decimal text; None for a quarantined row
+    whose price cannot be read), ``currency``, ``status`` and ``image_status``."""
+    with db.connection() as conn:
+        require_merchant(conn, merchant_id)
+        found = []
+        if status != "quarantined":
+            params = {"merchant_id": merchant_id, "status": status}
+            found = conn.execute(query("stored_products"), params).fetchall()
+        if status in (None, "quarantined"):
+            latest = get_upload(conn, merchant_id, None)
+            rejected = rejected_rows(conn, merchant_id, latest["version"]) if latest else []
+            found += [_quarantined(row, latest["currency"]) for row in rejected]
+    return found
+
+
+def _quarantined(row: dict, default_currency: str | None) -> dict:
+    record = row["record"]
+    try:
+        amount, currency = parse_price(str(record.get("price", "")).strip(), default_currency)
+        price: str | None = str(amount)
+    except PriceError:
+        price, currency = None, None
+    return {
+        "id": record.get("id"),
+        "title": record.get("title"),
+        "price": price,
+        "currency": currency,
+        "status": "quarantined",
+        "image_status": None,
+        "row": row["row_number"],
+        "errors": row["errors"],
+    }

@@ -23,8 +23,10 @@ from catalog.errors import CatalogError
 from catalog.schema import (
     CANONICAL,
     META_MARKERS,
+    REQUIRED,
     SHOPIFY_CLASSIC,
     SHOPIFY_NEW,
+    SHOPIFY_REQUIRED,
     canonical_header,
 )
 
@@ -80,7 +82,7 @@ def detect_format(path: Path) -> str:
     if {name.strip().lstrip("\ufeff").lower().replace(" ", "_") for name in header} & META_MARKERS:
         return "meta"
     canonical = {canonical_header(name) for name in header}
-    if {"id", "title"} <= canonical:
+    if canonical & set(REQUIRED):  # a Google feed; the reader names what is missing
         return "google"
     raise CatalogError(
         path,
@@ -96,6 +98,33 @@ def _delimiter(path: Path, encoding: str) -> str:
     with open(path, encoding=encoding, errors="replace", newline="") as handle:
         first = handle.readline()
     return "\t" if first.count("\t") >= first.count(",") else ","
+
+
+def require_columns(path: Path, names: list[str]) -> None:
+    """Refuse a file whose columns (after aliases) lack a required one, naming the missing
+    columns and the ones adreel did not recognise (often the same column, renamed)."""
+    canonical = [canonical_header(name) for name in names]
+    missing = [column for column in REQUIRED if column not in canonical]
+    if not missing:
+        return
+    unrecognised = [
+        name.strip().lstrip("\ufeff")
+        for name, column in zip(names, canonical, strict=True)
+        if column not in CANONICAL and name.strip()
+    ]
+    _refuse_columns(path, missing, unrecognised)
+
+
+def _refuse_columns(path: Path, missing: list[str], unrecognised: list[str]) -> None:
+    shown = ", ".join(unrecognised[:12]) + (", …" if len(unrecognised) > 12 else "")
+    raise CatalogError(
+        path,
+        1,
+        "header",
+        f"missing required column{'s' if len(missing) > 1 else ''} {', '.join(missing)}; "
+        f"unrecognised columns: {shown or 'none'} (rename the column to the name adreel "
+        "expects; nothing was recorded)",
+    )
 
 
 def _header(path: Path, encoding: str) -> list[str]:
@@ -129,9 +158,8 @@ def _canonical_frame(records: pd.DataFrame, first_row: int) -> pd.DataFrame:
 def _read_delimited(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
     encoding = sniff_encoding(path)
     header = _header(path, encoding)
+    require_columns(path, header)
     columns = [canonical_header(name) for name in header]
-    if not ({"id", "title"} <= set(columns)):
-        raise CatalogError(path, 1, "header", f"needs columns id and title; found {header}")
     try:
         reader = pd.read_csv(
             path,
@@ -168,6 +196,13 @@ def _read_shopify(
     )
     rows.columns = [c.strip() for c in rows.columns]
     names = SHOPIFY_NEW if "URL handle" in rows.columns else SHOPIFY_CLASSIC
+    missing = [names[key] for key in SHOPIFY_REQUIRED if names[key] not in rows.columns]
+    if missing:
+        known = {*SHOPIFY_NEW.values(), *SHOPIFY_CLASSIC.values()}
+        unrecognised = [
+            c for c in rows.columns if c not in known and not c.lower().startswith("option")
+        ]
+        _refuse_columns(path, missing, unrecognised)
     col = {
         key: rows[header] if header in rows.columns else pd.Series([""] * len(rows))
         for key, header in names.items()
@@ -273,14 +308,19 @@ def _read_xml(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
     """RSS 2.0 (<item>) and Atom (<entry>) feeds with Google's g: namespace, streamed."""
     records: list[dict] = []
     item_number = 0
+    tags: set[str] = set()  # of the first chunk's items, to name missing columns
     try:
         for _, element in ET.iterparse(path, events=("end",)):
             if _local(element.tag) not in ("item", "entry"):
                 continue
             item_number += 1
+            if item_number <= chunk_rows:
+                tags.update(_XML_AS.get(name, name) for name in map(_local_of, element))
             records.append(_xml_record(element))
             element.clear()
             if len(records) == chunk_rows:
+                if item_number == chunk_rows:
+                    require_columns(path, sorted(tags))
                 yield _canonical_frame(pd.DataFrame(records), item_number - len(records) + 1)
                 records = []
     except ET.ParseError as exc:
@@ -292,11 +332,20 @@ def _read_xml(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
             f"XML is cut off or malformed at line {line}, column {column}",
         ) from None
     if records:
+        if item_number <= chunk_rows:
+            require_columns(path, sorted(tags))
         yield _canonical_frame(pd.DataFrame(records), item_number - len(records) + 1)
+
+
+_XML_AS = {"summary": "description", "content": "description"}  # Atom's names
 
 
 def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
+
+
+def _local_of(element: ET.Element) -> str:
+    return _local(element.tag)
 
 
 def _xml_record(item: ET.Element) -> dict:
@@ -321,6 +370,7 @@ def _xml_record(item: ET.Element) -> dict:
 def _read_jsonl(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
     records: list[dict] = []
     row = 0
+    keys: set[str] | None = set()  # of the first chunk's records, to name missing columns
     with open(path, encoding=sniff_encoding(path)) as handle:
         for row, line in enumerate(handle, start=1):
             if not line.strip():
@@ -332,11 +382,18 @@ def _read_jsonl(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
                 raise CatalogError(path, row, "-", f"not valid JSON ({exc.msg})") from None
             if not isinstance(record, dict):
                 raise CatalogError(path, row, "-", "each line must be a JSON object")
+            if keys is not None:
+                keys.update(record)
             records.append({canonical_header(k): v for k, v in record.items()})
             if len(records) == chunk_rows:
+                if keys is not None:
+                    require_columns(path, sorted(keys))
+                    keys = None
                 yield _canonical_frame(pd.DataFrame(records), row - len(records) + 1)
                 records = []
     if records:
+        if keys is not None:
+            require_columns(path, sorted(keys))
         yield _canonical_frame(pd.DataFrame(records), row - len(records) + 1)
 
 
@@ -347,6 +404,7 @@ def _read_parquet(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
         parquet = pq.ParquetFile(path)
     except Exception as exc:
         raise CatalogError(path, 0, "-", f"not a Parquet file ({exc})") from None
+    require_columns(path, parquet.schema_arrow.names)
     row = 1
     for batch in parquet.iter_batches(batch_size=chunk_rows):
         frame = batch.to_pandas()

@@ -7,9 +7,13 @@ from __future__ import annotations
 import csv
 import html
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from catalog.schema import CANONICAL
+from catalog.uploads import get_upload, rejected_rows, rule_examples
+from storage.db import Database
+from storage.errors import AdreelError
 
 RULE_HELP = {
     "required_id": "Every product needs an id.",
@@ -44,14 +48,29 @@ def write_html_report(path: Path, upload: dict, rules: list[dict]) -> None:
             f"<tr><td>{e['row']}</td><td>{_e(e['id'])}</td><td><code>{_e(e['value'])}</code></td></tr>"
             for e in rule["examples"]
         )
+        shown = len(rule["examples"])
+        cut = (
+            f"<p>first {shown} of {rule['rows']} rows; every one is in the rejected-rows CSV.</p>"
+            if shown < rule["rows"]
+            else ""
+        )
         rows.append(
             f"<section><h2>{_e(rule['rule'])} <small>({_e(rule['field'])}, {rule['rows']} rows)"
-            f"</small></h2><p>{_e(RULE_HELP.get(rule['rule'], ''))}</p><table><tr><th>row</th>"
-            f"<th>id</th><th>value</th></tr>{examples}</table></section>"
+            f"</small></h2><p>{_e(RULE_HELP.get(rule['rule'], ''))}</p>{cut}<table><tr>"
+            f"<th>row</th><th>id</th><th>value as written</th></tr>{examples}</table></section>"
         )
     summary = ", ".join(
-        f"{k} {upload[k]}"
-        for k in ("rows_read", "accepted", "rejected", "created", "updated", "unchanged", "removed")
+        f"{k.replace('_', ' ')} {upload[k]}"
+        for k in (
+            "rows_read",
+            "accepted",
+            "rejected",
+            "duplicates_collapsed",
+            "created",
+            "updated",
+            "unchanged",
+            "removed",
+        )
     )
     path.write_text(
         "<!doctype html><meta charset='utf-8'><title>Catalog report</title>"
@@ -59,14 +78,16 @@ def write_html_report(path: Path, upload: dict, rules: list[dict]) -> None:
         "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .5em}"
         "small{color:#666}</style>"
         f"<h1>Catalog version {upload['version']} of {_e(upload['merchant_id'])}</h1>"
-        f"<p>{_e(upload['file_name'])} ({_e(upload['format'])}): {summary}.</p>"
-        + ("".join(rows) or "<p>Every row passed every check.</p>"),
+        f"<p>{_e(upload['file_name'])} ({_e(upload['format'])}, {_e(upload['mode'])} upload):"
+        f" {summary}.</p>" + ("".join(rows) or "<p>Every row passed every check.</p>"),
         encoding="utf-8",
     )
 
 
 def write_rejected_csv(path: Path, rejected: list[dict]) -> None:
-    with open(path, "w", newline="", encoding="utf-8") as handle:
+    """Values as the merchant wrote them; a UTF-8 BOM so that spreadsheets read accents
+    and scripts right (adreel reads it back: fix the rows, `upload --mode update`)."""
+    with open(path, "w", newline="", encoding="utf-8-sig") as handle:
         writer = csv.writer(handle)
         writer.writerow(["row", "errors", *CANONICAL])
         for row in rejected:
@@ -90,3 +111,29 @@ def _cell(value: object) -> str:
 
 def _e(value: object) -> str:
     return html.escape("" if value is None else str(value))
+
+
+@dataclass(frozen=True)
+class WrittenReport:
+    version: int
+    report: Path
+    rejected_csv: Path
+    rules: list[dict]
+    rejected: int
+
+
+def write_report(
+    db: Database, merchant_id: str, version: int | None, out: Path, rejected_csv: Path
+) -> WrittenReport:
+    """Write the validation report of a catalog version (default: the latest) and the CSV
+    of its rejected rows."""
+    with db.connection() as conn:
+        upload = get_upload(conn, merchant_id, version)
+        if upload is None:
+            missing = f"merchant {merchant_id} has no catalog version {version or ''}"
+            raise AdreelError(missing.strip())
+        rules = rule_examples(conn, merchant_id, upload["version"])
+        rejected = rejected_rows(conn, merchant_id, upload["version"])
+    write_html_report(out, upload, rules)
+    write_rejected_csv(rejected_csv, rejected)
+    return WrittenReport(upload["version"], out, rejected_csv, rules, len(rejected))

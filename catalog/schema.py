@@ -83,6 +83,7 @@ SHOPIFY_CLASSIC = {
     "inventory_policy": "Variant Inventory Policy",
     "status": "Status",
 }
+SHOPIFY_REQUIRED = ["handle", "title", "price"]
 SHOPIFY_NEW = {
     "handle": "URL handle",
     "title": "Title",

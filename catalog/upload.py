@@ -4,7 +4,11 @@ For merchants (through ``adreel catalog upload``) and for scheduled pulls (the
 ``ingest_catalog`` flow). The file is streamed in chunks: parsed, normalised, validated
 by the Great Expectations suite, images fetched, then COPied into staging; one set-based
 statement writes the products at the end. It all happens in one transaction, so bad
-input writes nothing partial, and uploading the same file again changes nothing.
+input writes nothing partial, and uploading the same file again, the same way (format,
+currency, image mode, upload mode), changes nothing and says so.
+
+A ``full`` upload is the whole catalog: products it does not list are marked removed.
+An ``update`` upserts only its rows (the fixed rows of a rejected-rows CSV, say).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from catalog.errors import CatalogError
+from catalog.errors import CatalogError, wrap_exceptions
 from catalog.images import ImageProblem, fetch_images
 from catalog.normalize import normalize_chunk
 from catalog.products import products_pending_images, set_product_image
@@ -32,13 +36,17 @@ from catalog.uploads import (
     stage_rows,
 )
 from catalog.validation import Failure, catalog_suite
+from storage.currencies import is_currency
 from storage.merchants import ensure_merchant, merchant_currency
 from storage.objects import product_image_key, put_bytes, sha256_file
 from storage.services import Services
 
 CHUNK_ROWS = 100_000
 IMAGE_MODES = ("upload", "defer")
+UPLOAD_MODES = ("full", "update")
 MAX_QUARANTINED_VALUE = 500
+# What decides an upload's outcome besides its bytes: a replay must match all of it.
+REPLAY_KEY = ("file_sha256", "format", "currency", "images", "mode")
 
 
 @dataclass
@@ -46,11 +54,14 @@ class UploadResult:
     merchant_id: str
     file: str
     format: str
-    version: int
+    version: int  # the new version, or (a replay) the version this upload matched
     replayed: bool
+    mode: str = "full"
+    currency: str | None = None  # for prices without one
     rows_read: int = 0
     accepted: int = 0
     rejected: int = 0
+    duplicates_collapsed: int = 0
     created: int = 0
     updated: int = 0
     unchanged: int = 0
@@ -70,6 +81,7 @@ def upload_catalog(
     images: str = "upload",
     chunk_rows: int = CHUNK_ROWS,
     on_rows: Callable[[int], None] | None = None,
+    mode: str = "full",
 ) -> UploadResult:
     if not path.is_file():
         raise CatalogError(path, 0, "-", "no such file")
@@ -77,16 +89,31 @@ def upload_catalog(
         raise CatalogError(path, 0, "format", f"unknown format {fmt!r}; choose one of {FORMATS}")
     if images not in IMAGE_MODES:
         raise CatalogError(path, 0, "images", f"choose one of {IMAGE_MODES}")
+    if mode not in UPLOAD_MODES:
+        raise CatalogError(path, 0, "mode", f"choose one of {UPLOAD_MODES}")
+    if currency is not None:
+        currency = currency.strip().upper()
+        if not is_currency(currency):
+            raise CatalogError(path, 0, "currency", f"{currency!r} is not an ISO 4217 code")
     fmt = fmt or detect_format(path)
     file_sha = sha256_file(path)
-    with services.db.connection() as conn, conn.transaction():
-        ensure_merchant(conn, merchant_id, merchant_id, currency or "USD")
+    with wrap_exceptions(path), services.db.connection() as conn, conn.transaction():
+        ensure_merchant(conn, merchant_id, merchant_id)
         latest = begin_upload(conn, merchant_id)
-        if latest and (latest["file_sha256"], latest["format"]) == (file_sha, fmt):
-            return _replayed(latest, path)
         default_currency = currency or merchant_currency(conn, merchant_id)
+        this_upload = dict(
+            zip(REPLAY_KEY, (file_sha, fmt, default_currency, images, mode), strict=True)
+        )
+        if latest and all(latest[key] == this_upload[key] for key in REPLAY_KEY):
+            return _replayed(latest, path)
         result = UploadResult(
-            merchant_id, str(path), fmt, (latest["version"] if latest else 0) + 1, replayed=False
+            merchant_id,
+            str(path),
+            fmt,
+            (latest["version"] if latest else 0) + 1,
+            replayed=False,
+            mode=mode,
+            currency=default_currency,
         )
         rules: Counter[str] = Counter()
         for raw in read_chunks(path, fmt, chunk_rows, default_currency):
@@ -105,31 +132,30 @@ def upload_catalog(
             raise CatalogError(
                 path, 1, "-", "the file has a header but no products; nothing changed"
             )
-        applied = apply_upload(conn, merchant_id, result.version)
+        applied = apply_upload(conn, merchant_id, result.version, remove_unlisted=mode == "full")
         rules["duplicate_id"] += applied["duplicate_rows"]
         result.accepted = accepted_count(conn)
-        result.rejected = result.rows_read - result.accepted
+        result.duplicates_collapsed = applied["duplicates_collapsed"]
+        result.rejected = result.rows_read - result.accepted - result.duplicates_collapsed
         result.created, result.updated = applied["created"], applied["updated"]
         result.unchanged = result.accepted - result.created - result.updated
         result.removed = applied["removed"]
         result.rule_counts = {rule: count for rule, count in sorted(rules.items()) if count}
-        record_upload(conn, {**result.as_dict(), "file_name": path.name, "file_sha256": file_sha})
+        record_upload(conn, {**result.as_dict(), **this_upload, "file_name": path.name})
     return result
 
 
 def _replayed(latest: dict, path: Path) -> UploadResult:
-    counts = {
-        k: latest[k]
-        for k in ("rows_read", "accepted", "rejected", "created", "updated", "unchanged", "removed")
-    }
+    """The same file uploaded the same way as the latest version: nothing read, nothing
+    changed, every count zero; ``version`` is the version it matched."""
     return UploadResult(
         latest["merchant_id"],
         str(path),
         latest["format"],
         latest["version"],
         replayed=True,
-        **counts,
-        rule_counts=latest["rule_counts"],
+        mode=latest["mode"],
+        currency=latest["currency"],
     )
 
 
@@ -143,6 +169,19 @@ def _check_chunk(
 ) -> tuple[pd.DataFrame, list[tuple]]:
     """Normalise and validate a chunk; return its staging rows and its quarantine rows."""
     rows = normalize_chunk(raw, currency)
+    if currency is None and rows["_no_currency"].any():
+        i = rows.index[rows["_no_currency"].astype(bool)][0]
+        field = "price" if raw.at[i, "price"] and rows.at[i, "price"] is None else "sale_price"
+        raise CatalogError(
+            path,
+            int(rows.at[i, "_row"]),
+            field,
+            f"{raw.at[i, field]!r} has no currency and merchant {merchant_id} has no default "
+            f"currency; upload again with --currency (e.g. --currency EUR), or set one: "
+            f"adreel merchant set {merchant_id} --currency EUR",
+        )
+    for column in ("description", "price", "sale_price", "availability", "condition", "gtin"):
+        rows[f"given_{column}"] = raw[column]
     failures: dict[int, list[Failure]] = defaultdict(list)
     for failure in catalog_suite().failures(rows):
         failures[failure.index].append(failure)

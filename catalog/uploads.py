@@ -42,6 +42,12 @@ STAGING_COLUMNS = [
     "content_hash",
     "image_status",
     "accepted",
+    "given_description",
+    "given_price",
+    "given_sale_price",
+    "given_availability",
+    "given_condition",
+    "given_gtin",
 ]
 
 
@@ -78,16 +84,23 @@ def keep_rejected_rows(
             copy.write_row((merchant_id, version, row_number, Jsonb(record)))
 
 
-def apply_upload(conn: psycopg.Connection, merchant_id: str, version: int) -> dict[str, int]:
-    """Quarantine duplicate ids, upsert accepted rows, mark unlisted products removed."""
+def apply_upload(
+    conn: psycopg.Connection, merchant_id: str, version: int, remove_unlisted: bool
+) -> dict[str, int]:
+    """Collapse identical rows, quarantine ids listed with different content, upsert
+    accepted rows and (a full catalog) mark unlisted products removed."""
     params = {"merchant_id": merchant_id, "version": version}
     conn.execute(query("index_catalog_staging"))
     conn.execute(query("analyze_catalog_staging"))
+    collapsed = conn.execute(query("collapse_identical_duplicates")).fetchone()["collapsed"]
     duplicates = len(conn.execute(query("quarantine_duplicate_ids"), params).fetchall())
     conn.execute(query("keep_duplicate_rows"), params)
     written = conn.execute(query("upsert_staged_products"), params).fetchone()
-    removed = conn.execute(query("mark_removed_products"), params).fetchone()["removed"]
+    removed = 0
+    if remove_unlisted:
+        removed = conn.execute(query("mark_removed_products"), params).fetchone()["removed"]
     return {
+        "duplicates_collapsed": collapsed,
         "duplicate_rows": duplicates,
         "created": written["created"],
         "updated": written["updated"],

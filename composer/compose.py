@@ -15,6 +15,7 @@ from composer import encode
 from composer.brand import BrandKit
 from composer.clip import ClipBackground
 from composer.copy import ProductCopy
+from composer.defaults import DEFAULT_LOCALE, DEFAULT_PLATFORMS
 from composer.formats import (
     FPS,
     PLATFORMS,
@@ -40,8 +41,8 @@ class AdRequest:
     ad_format: str
     products: tuple[ProductCopy, ...]
     duration_s: float = 6.0
-    platforms: tuple[str, ...] = ("tiktok",)
-    locale: str = "en_US"
+    platforms: tuple[str, ...] = DEFAULT_PLATFORMS
+    locale: str = DEFAULT_LOCALE
     brand: BrandKit = field(default_factory=BrandKit)
     preview: bool = False
     long_side: int | None = None  # None: the format's full size (1080x1920 for 9x16)

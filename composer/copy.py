@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal
+from typing import Any
 
 from babel.numbers import format_currency, format_percent
 from PIL import Image
@@ -24,6 +26,20 @@ class ProductCopy:
     description: str = ""
     brand: str = ""
     image: Image.Image | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def from_product(cls, row: Mapping[str, Any], image: Image.Image | None = None) -> ProductCopy:
+        """A catalog product row (title, price, currency, and sale price, description and
+        brand when it has them); ``image`` None: the template's layout without an image."""
+        return cls(
+            title=row["title"],
+            price=row["price"],
+            currency=row["currency"],
+            sale_price=row.get("sale_price"),
+            description=row.get("description") or "",
+            brand=row.get("brand") or "",
+            image=image,
+        )
 
     @property
     def on_sale(self) -> bool:

@@ -19,6 +19,8 @@ import manimgx_fonts_cjk
 from fontTools.ttLib import TTFont
 from PIL import ImageFont
 
+from composer.defaults import DEFAULT_LOCALE
+
 _NOTO = Path(manimgx_fonts.__file__).parent
 _CJK = Path(manimgx_fonts_cjk.__file__).parent / "NotoSansCJK-VF.otf.ttc"
 # Faces in the CJK collection, by the language whose glyph shapes they follow.
@@ -38,7 +40,7 @@ class Face:
         return ord(char) in _cmap(self.path, self.index)
 
 
-def chain(locale: str = "en_US", brand_font: Path | None = None) -> tuple[Face, ...]:
+def chain(locale: str = DEFAULT_LOCALE, brand_font: Path | None = None) -> tuple[Face, ...]:
     """Fonts tried in order for each character; the CJK face follows the locale."""
     language = locale.split("_")[0]
     cjk = _CJK_FACE.get(locale, _CJK_FACE.get(language, 2))

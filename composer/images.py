@@ -8,7 +8,9 @@ import io
 import logging
 from pathlib import Path
 
-from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from storage.images import to_srgb
 
 log = logging.getLogger(__name__)
 
@@ -34,14 +36,8 @@ def load_image(source: Path | bytes | None, what: str = "product image") -> Imag
 
 
 def _normalised(image: Image.Image) -> Image.Image:
-    """CMYK and other modes to sRGB; palette or LA transparency to RGBA."""
-    if image.mode == "CMYK" and image.info.get("icc_profile"):
-        profile = ImageCms.ImageCmsProfile(io.BytesIO(image.info["icc_profile"]))
-        image = ImageCms.profileToProfile(
-            image, profile, ImageCms.createProfile("sRGB"), outputMode="RGB"
-        )
-    has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
-    image = image.convert("RGBA" if has_alpha else "RGB")
-    if has_alpha and image.getextrema()[3][0] == 255:
-        image = image.convert("RGB")  # an alpha channel that hides nothing
+    """sRGB (``storage.images.to_srgb``), less an alpha channel that hides nothing."""
+    image = to_srgb(image)
+    if image.mode == "RGBA" and image.getextrema()[3][0] == 255:
+        image = image.convert("RGB")
     return image

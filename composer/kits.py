@@ -19,9 +19,13 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from composer.brand import BrandKitError, load_brand_kit
 from composer.queries import query
+from storage.db import Database
+from storage.errors import AdreelError
 from storage.merchants import require_merchant
 from storage.objects import ObjectStore, asset_key, sha256_file
+from storage.services import Services
 
 _EXTENSION = re.compile(r"^[a-z0-9]{1,8}$")
 
@@ -36,6 +40,44 @@ class BrandKitFields:
     call_to_action: str | dict[str, str] | None = None
     logo: Path | None = None
     font: Path | None = None
+
+
+def read_kit_file(path: Path) -> BrandKitFields:
+    """A kit file checked by the composer (every field, the logo decoded, the font
+    opened), as the store keeps it; a bad file is one line naming the file and field."""
+    try:
+        kit = load_brand_kit(path)
+    except BrandKitError as exc:
+        raise AdreelError(" ".join(str(exc).split())) from None  # YAML errors span lines
+    return BrandKitFields(
+        name=kit.name,
+        primary_colour=_hex(kit.primary),
+        secondary_colour=_hex(kit.secondary),
+        call_to_action=kit.call_to_action,
+        logo=kit.logo_file,
+        font=kit.font,
+    )
+
+
+def _hex(colour: tuple[int, int, int]) -> str:
+    return "#{:02x}{:02x}{:02x}".format(*colour)
+
+
+def set_brand_kit(services: Services, merchant_id: str, path: Path) -> tuple[dict[str, Any], bool]:
+    """Check a kit file and store it as the merchant's kit: the row and whether it changed
+    (the same kit again changes nothing)."""
+    fields = read_kit_file(path)
+    with services.db.connection() as conn, conn.transaction():
+        return save_brand_kit(
+            conn, services.store, services.settings.s3_prefix, merchant_id, fields
+        )
+
+
+def brand_kit(db: Database, merchant_id: str) -> dict[str, Any] | None:
+    """The merchant's stored kit, or None (renders use the product's brand and defaults)."""
+    with db.connection() as conn:
+        require_merchant(conn, merchant_id)
+        return get_brand_kit(conn, merchant_id)
 
 
 def get_brand_kit(conn: psycopg.Connection, merchant_id: str) -> dict[str, Any] | None:

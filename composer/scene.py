@@ -118,7 +118,6 @@ class Context:
     ad_format: str
     size: tuple[int, int]
     safe: Box
-    frame: Box
     scale: float
     locale: str
     brand: BrandKit
@@ -154,7 +153,6 @@ def build_scene(
         ad_format,
         size,
         safe_area(ad_format, platforms, size),
-        Box(0, 0, *size),
         min(size) / 1080,
         locale,
         brand,
@@ -193,8 +191,9 @@ def _place(scene, ctx, layer: Layer, products, t0: float, t1: float, end: bool =
             a, b = start + index * (stop - start) / count, stop
         else:
             a, b = start, stop
-        box = layer.box(ctx.ad_format, ctx.frame if layer.kind == "clip" else ctx.safe,
-                        image_missing=product is not None and product.image is None)  # fmt: skip
+        # Clip and fill layers returned above: every placed layer sits in the safe area.
+        missing = product is not None and product.image is None
+        box = layer.box(ctx.ad_format, ctx.safe, image_missing=missing)
         if layer.repeat == "features":
             row = (box.bottom - box.top) / count
             gap = round(row * 0.12)

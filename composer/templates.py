@@ -39,12 +39,9 @@ class Layer:
     panel: str | None = None
     dim: float = 0.0
 
-    @property
-    def is_text(self) -> bool:
-        return self.kind == "text"
-
     def box(self, ad_format: str, area: Box, image_missing: bool = False) -> Box:
-        """The layer's pixel box: within the safe area, or the frame for clip and fill."""
+        """The layer's pixel box within ``area`` (the safe area: clip and fill layers
+        cover the frame and have no box to place)."""
         boxes = self.boxes_no_image if image_missing and self.boxes_no_image else self.boxes
         return area.sub(boxes[ad_format])
 

@@ -13,13 +13,13 @@ from pathlib import Path
 from prefect import flow, task
 
 from campaigns.planning import plan_renders
-from catalog.products import list_products
+from catalog.products import first_product_ids
 from catalog.sample import write_sample_catalog
 from catalog.upload import upload_catalog
 from flows.progress import tracker
-from generation.assets import assets_for_renders
+from generation.delivery import metered_tokens as metered
+from generation.delivery import rendered_assets
 from generation.dispatch import run_render_jobs
-from generation.jobs import usage_for_renders
 from storage.services import migrate_database, services
 
 
@@ -40,8 +40,7 @@ def ingest(merchant_id: str, catalog_path: str) -> dict:
 
 @task
 def choose_products(merchant_id: str, limit: int | None) -> list[str]:
-    with services().db.connection() as conn:
-        return [p["product_id"] for p in list_products(conn, merchant_id)][:limit]
+    return first_product_ids(services().db, merchant_id, limit)
 
 
 @task
@@ -59,29 +58,12 @@ def render(request_hashes: list[str]) -> dict:
 
 @task
 def metered_tokens(request_hashes: list[str]) -> int:
-    with services().db.connection() as conn:
-        return sum(row["tokens"] for row in usage_for_renders(conn, request_hashes))
+    return metered(services(), request_hashes)
 
 
 @task
 def summarize(request_hashes: list[str]) -> list[dict]:
-    svc = services()
-    with svc.db.connection() as conn:
-        assets = assets_for_renders(conn, request_hashes)
-    return [
-        {
-            "asset_id": asset["asset_id"],
-            "product_id": asset["product_id"],
-            "kind": asset["kind"],
-            "variant": asset["variant"],
-            "object_key": asset["object_key"],
-            "location": svc.store.location(asset["object_key"]),
-            "width": asset["width"],
-            "height": asset["height"],
-            "created_at": asset["created_at"].isoformat(),
-        }
-        for asset in assets
-    ]
+    return rendered_assets(services(), request_hashes)
 
 
 @flow(name="adreel-demo")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from prefect.schedules import Cron
 
-from campaigns.records import scheduled_campaigns
+from campaigns.service import scheduled_campaigns
 from flows.campaign_flow import run_campaign
 from flows.catalog_flow import ingest_catalog
 from flows.finance_flow import CLOSE_CRON, close_period
@@ -15,8 +15,7 @@ from storage.db import Database
 
 def build_deployments(db: Database) -> list:
     """On-demand deployments of each flow, plus one scheduled deployment per campaign."""
-    with db.connection() as conn:
-        scheduled = scheduled_campaigns(conn)
+    scheduled = scheduled_campaigns(db)
     built = [
         ingest_catalog.to_deployment(name="ingest-catalog"),
         run_campaign.to_deployment(name="run-campaign"),

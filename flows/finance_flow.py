@@ -15,15 +15,14 @@ from pathlib import Path
 
 from prefect import flow, task
 
-from attribution.closing import close_month
+from attribution.service import close_months
+from billing import service as billing
 from billing.periods import parse_period
-from billing.reconcile import reconcile
-from billing.reports import write_reconciliation, write_statement
-from billing.statements import build_statement
-from storage.merchants import list_merchant_ids
+from storage.merchants import all_merchant_ids
 from storage.services import services
 
 CLOSE_CRON = "0 6 2 * *"
+TOLERANCE = Decimal("0.01")  # a settlement differing by more than a cent does not match
 
 
 def previous_month(today: date) -> str:
@@ -32,25 +31,21 @@ def previous_month(today: date) -> str:
 
 @task(retries=2, retry_delay_seconds=[5, 30])
 def close_merchant(merchant_id: str, period: str) -> dict:
-    with services().db.connection() as conn:
-        return close_month(conn, merchant_id, parse_period(period)).as_dict()
+    (closed,) = close_months(services().db, period, merchant_id)
+    return closed.as_dict()
 
 
 @task
 def statement(merchant_id: str, period: str, out_dir: str) -> dict:
-    with services().db.connection() as conn:
-        built = build_statement(conn, merchant_id, parse_period(period), date.today())
-    write_statement(built, Path(out_dir))
+    built, _ = billing.statement(services().db, merchant_id, period, date.today(), Path(out_dir))
     return built.as_dict()
 
 
 @task
 def reconciliation(merchant_id: str, period: str, settlement: str, out_dir: str) -> dict:
-    with services().db.connection() as conn:
-        result = reconcile(
-            conn, merchant_id, parse_period(period), Path(settlement), Decimal("0.01")
-        )
-    write_reconciliation(result, Path(out_dir))
+    result, _ = billing.reconcile_settlement(
+        services().db, merchant_id, period, Path(settlement), TOLERANCE, Path(out_dir)
+    )
     return result.as_dict()
 
 
@@ -61,8 +56,7 @@ def close_period(
     """Close ``period`` (default: last month) for every merchant and report on it."""
     period = period or previous_month(date.today())
     parse_period(period)
-    with services().db.connection() as conn:
-        merchants = list_merchant_ids(conn)
+    merchants = all_merchant_ids(services().db)
     report: dict = {"period": period, "merchants": {}}
     for merchant_id in merchants:
         # 1. Close first: the statement and reconciliation read the closed month.

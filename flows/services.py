@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from storage.errors import ConfigError
 from storage.services import Services, services
 from storage.settings import Settings
 
@@ -37,3 +38,17 @@ def configure_prefect(settings: Settings) -> None:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "ERROR")
     os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
+    # Prefect's temporary server imports its whole API before it answers: 20 s (Prefect's
+    # default) is not enough on a busy laptop, and a slow start is not a failure.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+
+
+def prefect_failure(exc: Exception) -> ConfigError | None:
+    """Prefect's temporary server did not come up: one line naming the setting to fix."""
+    if isinstance(exc, RuntimeError) and "ephemeral Prefect API server" in str(exc):
+        return ConfigError(
+            "PREFECT_API_URL",
+            "Prefect's temporary server did not start in time; start one with "
+            "`prefect server start` and set PREFECT_API_URL to it, or run the command again",
+        )
+    return None

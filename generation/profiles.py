@@ -46,20 +46,6 @@ def _profiles() -> dict:
     return yaml.safe_load(resources.files("generation").joinpath("profiles.yaml").read_text())
 
 
-FORMATS = {"9x16": (9, 16), "1x1": (1, 1), "16x9": (16, 9)}
-
-
-def output_size(profile: RenderProfile, ad_format: str) -> tuple[int, int]:
-    """The finished ad's pixel size for a format such as ``9x16``, even on both sides."""
-    if ad_format not in FORMATS:
-        raise ValueError(f"unknown format {ad_format!r}; choose one of {sorted(FORMATS)}")
-    w, h = FORMATS[ad_format]
-    long_side = profile.output_long_side
-    if w >= h:
-        return long_side, round(long_side * h / w / 2) * 2
-    return round(long_side * w / h / 2) * 2, long_side
-
-
 def render_profile(model: str, name: str) -> RenderProfile:
     table = _profiles_of(model)
     if name not in table:

@@ -36,8 +36,7 @@ from composer.kits import get_brand_kit
 from composer.scene import on_card
 from generation.assets import record_asset
 from generation.engine import RenderedClip, RenderRequest, render_requests
-from generation.jobs import get_render_jobs, mark_render_jobs, record_usage
-from generation.metering import tokens_for
+from generation.jobs import RenderJob, get_render_jobs, mark_render_jobs, record_usage
 from generation.models import load_pipeline
 from storage.db import Database
 from storage.objects import ObjectStore, StorageError, asset_key, sha256_file
@@ -60,18 +59,19 @@ def render_batch(
     on_job_done: Callable[[int], None] | None = None,
 ) -> BatchResult:
     with db.connection() as conn:
-        jobs = get_render_jobs(conn, request_hashes)
-    pending = [job for job in jobs if job["status"] != "done"]
-    skipped = [job["request_hash"] for job in jobs if job["status"] == "done"]
+        rows = get_render_jobs(conn, request_hashes)
+    pending = [row for row in rows if row["status"] != "done"]
+    skipped = [row["request_hash"] for row in rows if row["status"] == "done"]
     if not pending:
         return BatchResult([], skipped)
-    pipe = _load_or_fail(pending, settings, db)
+    jobs = [RenderJob.from_row(row) for row in pending]
+    pipe = _load_or_fail(jobs, settings, db)
     kits = BrandKits(settings, db, store)
     requests, readable, inputs = [], [], {}
-    for job in pending:
+    for job, row in zip(jobs, pending, strict=True):
         try:
             # Read once: the same image conditions the clip and goes into the ad.
-            inputs[job["request_hash"]] = _job_inputs(job, kits, store)
+            inputs[job.request_hash] = _job_inputs(row, kits, store)
         except StorageError as exc:
             # The store did not answer for this job's files: it fails alone (a retry
             # reads again), not its batch.
@@ -79,31 +79,31 @@ def render_batch(
             if on_job_done:
                 on_job_done(1)
             continue
-        requests.append(_to_request(job, inputs[job["request_hash"]]))
+        requests.append(_to_request(job, inputs[job.request_hash]))
         readable.append(job)
     try:
         clips = render_requests(pipe, requests, max_batch=settings.render_batch_size)
         for job, clip in zip(readable, clips, strict=True):
-            _compose_and_store(job, clip, inputs[job["request_hash"]], settings, db, store)
+            _compose_and_store(job, clip, inputs[job.request_hash], settings, db, store)
             if on_job_done:
                 on_job_done(1)
     except Exception as exc:
         _fail(db, readable, f"{type(exc).__name__}: {exc}")
         raise
-    return BatchResult([job["request_hash"] for job in readable], skipped)
+    return BatchResult([job.request_hash for job in readable], skipped)
 
 
-def _load_or_fail(pending: list[dict], settings: Settings, db: Database):
+def _load_or_fail(jobs: list[RenderJob], settings: Settings, db: Database):
     try:
-        return load_pipeline(pending[0]["model"], settings.home, settings.device)
+        return load_pipeline(jobs[0].model, settings.home, settings.device)
     except Exception as exc:
-        _fail(db, pending, f"{type(exc).__name__}: {exc}")
+        _fail(db, jobs, f"{type(exc).__name__}: {exc}")
         raise
 
 
-def _fail(db: Database, jobs: list[dict], error: str) -> None:
+def _fail(db: Database, jobs: list[RenderJob], error: str) -> None:
     with db.connection() as conn:
-        mark_render_jobs(conn, [job["request_hash"] for job in jobs], "failed", error)
+        mark_render_jobs(conn, [job.request_hash for job in jobs], "failed", error)
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,7 @@ class JobInputs:
     """What a job is composed from besides its clip."""
 
     brand: BrandKit
-    product_image: Image.Image | None
+    product: ProductCopy  # its image None: the template's layout without an image
     # why the ad has no product image (None: it has one)
     no_image_reason: str | None = None
 
@@ -125,8 +125,7 @@ class BrandKits:
         self.db, self.store = db, store
         self.kits: dict[str, BrandKit] = {}
 
-    def for_job(self, job: dict) -> BrandKit:
-        merchant_id = job["merchant_id"]
+    def for_merchant(self, merchant_id: str, product_brand: str | None) -> BrandKit:
         if merchant_id not in self.kits:
             try:
                 self.kits[merchant_id] = self._load(merchant_id)
@@ -134,7 +133,7 @@ class BrandKits:
                 raise StorageError(f"brand kit of {merchant_id}: {exc}") from exc
         kit = self.kits[merchant_id]
         # A kit without a name shows the product's brand, as renders without a kit do.
-        return replace(kit, name=kit.name or job["brand"] or "")
+        return replace(kit, name=kit.name or product_brand or "")
 
     def _load(self, merchant_id: str) -> BrandKit:
         with self.db.connection() as conn:
@@ -170,50 +169,51 @@ class BrandKits:
         return path
 
 
-def _job_inputs(job: dict, kits: BrandKits, store: ObjectStore) -> JobInputs:
-    brand = kits.for_job(job)
-    image, reason = _product_image(job, store)
+def _job_inputs(row: dict, kits: BrandKits, store: ObjectStore) -> JobInputs:
+    """``row``: a job's row with its product's current data (``get_render_jobs``)."""
+    brand = kits.for_merchant(row["merchant_id"], row["brand"])
+    image, reason = _product_image(row, store)
     if reason is not None:
         log.warning(
             "product %s of %s renders without its image: %s",
-            job["product_id"],
-            job["merchant_id"],
+            row["product_id"],
+            row["merchant_id"],
             reason,
         )
-    return JobInputs(brand, image, reason)
+    return JobInputs(brand, ProductCopy.from_product(row, image), reason)
 
 
-def _to_request(job: dict, inputs: JobInputs) -> RenderRequest:
-    spec = job["spec"]
-    size = (spec["width"], spec["height"])
-    if inputs.product_image is not None:
-        conditioning = on_card(inputs.product_image).resize(size)
+def _to_request(job: RenderJob, inputs: JobInputs) -> RenderRequest:
+    profile = job.profile
+    size = (profile.width, profile.height)
+    if inputs.product.image is not None:
+        conditioning = on_card(inputs.product.image).resize(size)
     else:
         conditioning = plain_card(size, inputs.brand.secondary)
     return RenderRequest(
-        request_hash=job["request_hash"],
+        request_hash=job.request_hash,
         image=conditioning,
-        prompt=spec["prompt"],
-        negative_prompt=spec["negative_prompt"],
-        seed=spec["seed"],
-        width=spec["width"],
-        height=spec["height"],
-        num_frames=spec["num_frames"],
-        steps=spec["steps"],
-        guidance=spec["guidance"],
-        max_sequence_length=spec["max_sequence_length"],
-        upscale=(spec.get("upscale") or {}).get("model"),
+        prompt=job.prompt,
+        negative_prompt=job.negative_prompt,
+        seed=job.seed,
+        width=profile.width,
+        height=profile.height,
+        num_frames=profile.num_frames,
+        steps=profile.steps,
+        guidance=profile.guidance,
+        max_sequence_length=profile.max_sequence_length,
+        upscale=profile.upscale.model if profile.upscale else None,
     )
 
 
-def _product_image(job: dict, store: ObjectStore) -> tuple[Image.Image | None, str | None]:
+def _product_image(row: dict, store: ObjectStore) -> tuple[Image.Image | None, str | None]:
     """The product's image, or None and why the ad goes without it. A store that does not
     answer raises StorageError: that is a fault to retry, not a missing image."""
-    key = job["image_key"]
+    key = row["image_key"]
     if key is None:
-        if job.get("image_status") == "failed":
-            return None, f"its image could not be fetched ({job['image_error']})"
-        if job.get("image_status") == "pending":
+        if row.get("image_status") == "failed":
+            return None, f"its image could not be fetched ({row['image_error']})"
+        if row.get("image_status") == "pending":
             return None, "its image is not fetched yet (adreel catalog fetch-images)"
         return None, "the catalog has no image for it"
     try:
@@ -223,7 +223,7 @@ def _product_image(job: dict, store: ObjectStore) -> tuple[Image.Image | None, s
             raise
         return None, f"its image {key} is missing from the object store"
     # The composer's reader: bounded size, sRGB, transparency kept (it sits on a card).
-    image = load_image(data, f"image of {job['product_id']}")
+    image = load_image(data, f"image of {row['product_id']}")
     if image is None:
         return None, f"its image {key} cannot be decoded"
     return image, None
@@ -242,7 +242,7 @@ def plain_card(size: tuple[int, int], colour: tuple[int, int, int]) -> Image.Ima
 
 
 def _compose_and_store(
-    job: dict,
+    job: RenderJob,
     clip: RenderedClip,
     inputs: JobInputs,
     settings: Settings,
@@ -250,28 +250,18 @@ def _compose_and_store(
     store: ObjectStore,
 ) -> None:
     """Compose the ad from its clip and product data, then store it."""
-    spec = job["spec"]
-    product = ProductCopy(
-        title=job["title"],
-        price=job["price"],
-        currency=job["currency"],
-        sale_price=job.get("sale_price"),
-        description=job.get("description") or "",
-        brand=job["brand"] or "",
-        image=inputs.product_image,  # None: the template's layout without an image
-    )
     request = AdRequest(
-        template=spec["template"],
-        ad_format=spec["format"],
-        products=(product,),
-        duration_s=spec["duration_s"],
-        platforms=tuple(spec.get("platforms", ("tiktok",))),
-        locale=spec.get("locale", "en_US"),
+        template=job.template,
+        ad_format=job.ad_format,
+        products=(inputs.product,),
+        duration_s=job.duration_s,
+        platforms=job.platforms,
+        locale=job.locale,
         brand=inputs.brand,
-        preview=job["profile"] == "preview",
-        long_side=max(spec["output_width"], spec["output_height"]),
+        preview=job.profile.name == "preview",
+        long_side=max(job.output_width, job.output_height),
         clip_frames=clip.frames,
-        clip_fps=spec["clip_fps"],
+        clip_fps=job.profile.clip_fps,
     )
     warning = None
     if inputs.no_image_reason is not None:
@@ -290,7 +280,7 @@ OUTPUT_KINDS = {
 
 
 def save_outputs(
-    job: dict,
+    job: RenderJob,
     ad: ComposedAd,
     prefix: str,
     db: Database,
@@ -299,7 +289,7 @@ def save_outputs(
 ) -> None:
     """Objects first, then the asset rows and the job's status in one transaction: a row
     never points at a missing object, and a failed upload leaves no row."""
-    variant = f"{job['spec']['format']}-{job['profile']}"
+    variant = job.variant
     outputs = [
         ("video", ad.video_path, (ad.width, ad.height)),
         ("poster", ad.poster_path, (ad.width, ad.height)),
@@ -315,65 +305,62 @@ def save_outputs(
         for row in rows:
             record_asset(conn, row)
         record_usage(conn, usage_row(job))
-        mark_render_jobs(conn, [job["request_hash"]], "done", warning=warning)
+        mark_render_jobs(conn, [job.request_hash], "done", warning=warning)
 
 
-def usage_row(job: dict) -> dict:
+def usage_row(job: RenderJob) -> dict:
     """What the model generated for this job, metered in tokens (failed renders: none)."""
-    spec = job["spec"]
-    width, height, frames = spec["width"], spec["height"], spec["num_frames"]
     return {
-        "request_hash": job["request_hash"],
-        "merchant_id": job["merchant_id"],
-        "campaign_id": spec.get("campaign_id"),
-        "model": job["model"],
-        "profile": job["profile"],
-        "width": width,
-        "height": height,
-        "frames": frames,
-        "tokens": tokens_for(width, height, frames),
+        "request_hash": job.request_hash,
+        "merchant_id": job.merchant_id,
+        "campaign_id": job.campaign_id,
+        "model": job.model,
+        "profile": job.profile.name,
+        "width": job.profile.width,
+        "height": job.profile.height,
+        "frames": job.profile.num_frames,
+        "tokens": job.tokens,
     }
 
 
 def _store_output(
-    store: ObjectStore, prefix: str, job: dict, variant: str, path: Path, kind: str
+    store: ObjectStore, prefix: str, job: RenderJob, variant: str, path: Path, kind: str
 ) -> dict:
     """Upload one output under its content address (once) and describe its asset row."""
     content_type, suffix = OUTPUT_KINDS[kind]
     digest = sha256_file(path)
     ext = path.suffix.lstrip(".")
-    key = asset_key(prefix, job["merchant_id"], digest, variant + suffix, ext)
-    spec = job["spec"]
+    key = asset_key(prefix, job.merchant_id, digest, variant + suffix, ext)
     if not store.exists(key):
         metadata = {
-            "merchant": job["merchant_id"],
-            "campaign": spec.get("campaign_id") or "",
-            "product": job["product_id"],
-            "template": spec["template"],
-            "profile": job["profile"],
-            "model": job["model"],
+            "merchant": job.merchant_id,
+            "campaign": job.campaign_id or "",
+            "product": job.product_id,
+            "template": job.template,
+            "profile": job.profile.name,
+            "model": job.model,
         }
         store.put_file(
             key,
             path,
             content_type,
             metadata,
-            download_name=_download_name(job["product_id"], variant + suffix, ext),
-            expires=job["profile"] == "preview",
+            download_name=_download_name(job.product_id, variant + suffix, ext),
+            expires=job.profile.name == "preview",
             sha256=digest,
         )
     return {
-        "merchant_id": job["merchant_id"],
-        "product_id": job["product_id"],
-        "request_hash": job["request_hash"],
+        "merchant_id": job.merchant_id,
+        "product_id": job.product_id,
+        "request_hash": job.request_hash,
         "variant": variant,
         "kind": kind,
         "object_key": key,
         "sha256": digest,
         "size_bytes": path.stat().st_size,
         "content_type": content_type,
-        "campaign_id": spec.get("campaign_id"),
-        "template": spec["template"],
+        "campaign_id": job.campaign_id,
+        "template": job.template,
     }
 
 

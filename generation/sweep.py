@@ -15,6 +15,7 @@ import psycopg
 
 from generation.queries import query
 from storage.objects import ObjectStore
+from storage.services import Services
 
 
 @dataclass
@@ -49,3 +50,9 @@ def sweep(
         if report.missing_asset_ids:
             conn.execute(query("mark_assets_missing"), {"asset_ids": report.missing_asset_ids})
     return report
+
+
+def sweep_store(services: Services, grace: timedelta, apply: bool) -> SweepReport:
+    """Sweep the configured store under the configured prefix (``adreel assets sweep``)."""
+    with services.db.connection() as conn:
+        return sweep(conn, services.store, services.settings.s3_prefix, grace, apply)

@@ -19,7 +19,7 @@ CONNECT_TIMEOUT_S = 5
 def resolve_database_url(settings: Settings) -> str:
     if settings.database_url:
         return settings.database_url
-    return embedded_database_url(settings.embedded_pgdata)
+    return embedded_database_url(settings.embedded_pgdata, settings.embedded_idle_s)
 
 
 class Database:

@@ -42,6 +42,19 @@ def available_migrations() -> list[Migration]:
     return sorted(found, key=lambda m: m.version)
 
 
+def pending_migrations(conn: psycopg.Connection) -> list[Migration]:
+    """Migrations not applied yet, read without locking or writing anything."""
+    cursor = conn.cursor(row_factory=tuple_row)
+    with conn.transaction():
+        (exists,) = cursor.execute("SELECT to_regclass('schema_migrations') IS NOT NULL").fetchone()
+        if not exists:
+            return available_migrations()
+        applied = {
+            version for (version,) in cursor.execute("SELECT version FROM schema_migrations")
+        }
+    return [m for m in available_migrations() if m.version not in applied]
+
+
 def migrate(conn: psycopg.Connection) -> list[Migration]:
     """Apply pending migrations; return those applied now (empty when up to date)."""
     with conn.transaction():

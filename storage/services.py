@@ -11,7 +11,8 @@ import atexit
 from functools import cached_property
 
 from storage.db import Database, open_database
-from storage.migrations import migrate
+from storage.errors import MigrationError
+from storage.migrations import migrate, pending_migrations
 from storage.objects import ObjectStore, open_store
 from storage.settings import Settings, get_settings
 
@@ -39,8 +40,25 @@ def services() -> Services:
         settings = get_settings()
         db = open_database(settings)
         atexit.register(db.close)
+        prepare_schema(db, embedded=settings.database_url is None)
         _current = Services(settings, db)
     return _current
+
+
+def prepare_schema(db: Database, embedded: bool) -> None:
+    """The embedded database is adreel's own: migrate it on first use (a no-op when up to
+    date). A configured one is the operator's: say what to run rather than change it."""
+    if embedded:
+        migrate_database(db)
+        return
+    with db.connection() as conn:
+        pending = pending_migrations(conn)
+    if pending:
+        first = f"{pending[0].version:04d}_{pending[0].name}"
+        raise MigrationError(
+            f"the database at ADREEL_DATABASE_URL lacks {len(pending)} adreel migration(s) "
+            f"(first: {first}); run `adreel db migrate`"
+        )
 
 
 def close_services() -> None:

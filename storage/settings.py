@@ -18,6 +18,12 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         None, description="PostgreSQL URL; unset: embedded PostgreSQL under $ADREEL_HOME/pg."
     )
+    embedded_idle_s: float = Field(
+        900,
+        ge=0,
+        description="The embedded PostgreSQL stops after this long without a client; the "
+        "next command starts it again (`adreel db stop` stops it now).",
+    )
     db_pool_size: int = Field(4, ge=1, description="Largest number of pooled connections.")
     s3_bucket: str | None = Field(
         None, description="S3 bucket for assets; unset: the local directory $ADREEL_HOME/objects."

@@ -11,40 +11,40 @@ import pytest
 
 from catalog.upload import upload_catalog
 from composer import ComposedAd
-from generation.jobs import get_render_jobs, plan_render_job, usage_for_renders
+from generation.jobs import RenderJob, get_render_jobs, plan_render_job, usage_for_renders
+from generation.profiles import render_profile
 from generation.rendering import save_outputs
 from storage.objects import StorageError
 from storage.s3_store import S3Store
 from storage.services import services
-from tests.conftest import TEST_BUCKET, run_adreel
-from tests.faulty_proxy import DroppingProxy
-from tests.ledger_helpers import new_merchant
+from tests.helpers.cli import run_adreel
+from tests.helpers.ledger import new_merchant
+from tests.helpers.proxy import DroppingProxy
+from tests.helpers.services import TEST_BUCKET
 
 
-def planned_job(merchant: str, tmp_path) -> dict:
+def planned_job(merchant: str, tmp_path) -> RenderJob:
     feed = tmp_path / "feed.csv"
     feed.write_text("id,title,price\nP1,Mug,9.00 USD\n")
     upload_catalog(services(), merchant, feed)
+    job = RenderJob(
+        merchant_id=merchant,
+        product_id="P1",
+        model="builtin:tiny",
+        profile=render_profile("builtin:tiny", "final"),
+        prompt="a mug",
+        negative_prompt="",
+        seed=0,
+        product_hash="",
+        image_key=None,
+        duration_s=6.0,
+        output_width=1080,
+        output_height=1920,
+        request_hash=f"{merchant}-job",
+    )
     with services().db.connection() as conn:
-        job_hash = f"{merchant}-job"
-        plan_render_job(
-            conn,
-            {
-                "request_hash": job_hash,
-                "merchant_id": merchant,
-                "product_id": "P1",
-                "model": "builtin:tiny",
-                "profile": "final",
-                "spec": {
-                    "format": "9x16",
-                    "template": "showcase",
-                    "width": 160,
-                    "height": 288,
-                    "num_frames": 17,
-                },
-            },
-        )
-        return get_render_jobs(conn, [job_hash])[0]
+        plan_render_job(conn, job)
+        return RenderJob.from_row(get_render_jobs(conn, [job.request_hash])[0])
 
 
 def composed(tmp_path, tag: str) -> ComposedAd:
@@ -80,8 +80,8 @@ def test_a_failed_upload_writes_no_row(adreel_env, tmp_path, s3_endpoint):
         save_outputs(job, composed(tmp_path, "x"), "adreel", services().db, failing)
     assert asset_rows(merchant) == []
     with services().db.connection() as conn:
-        assert get_render_jobs(conn, [job["request_hash"]])[0]["status"] == "planned"
-        assert usage_for_renders(conn, [job["request_hash"]]) == []  # no charge for a failure
+        assert get_render_jobs(conn, [job.request_hash])[0]["status"] == "planned"
+        assert usage_for_renders(conn, [job.request_hash]) == []  # no charge for a failure
 
 
 def test_stored_assets_carry_key_layout_and_checksum(stored):
@@ -154,7 +154,7 @@ def test_a_stored_render_records_its_usage_once(stored, tmp_path):
     merchant, rows = stored
     job_hash = rows[0]["request_hash"]
     with services().db.connection() as conn:
-        job = get_render_jobs(conn, [job_hash])[0]
+        job = RenderJob.from_row(get_render_jobs(conn, [job_hash])[0])
     save_outputs(job, composed(tmp_path, merchant), "adreel", services().db, services().store)
     with services().db.connection() as conn:
         usage = usage_for_renders(conn, [job_hash])

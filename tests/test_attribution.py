@@ -8,9 +8,11 @@ from decimal import Decimal
 import pytest
 
 from attribution.closing import close_month
+from attribution.commissions import late_text
 from attribution.imports import import_file
 from billing.feeds import FeedError
-from tests.finance_helpers import (
+from billing.statements import build_statement
+from tests.helpers.finance import (
     INTERACTION_COLUMNS,
     ORDER_COLUMNS,
     gmv_contract,
@@ -19,12 +21,6 @@ from tests.finance_helpers import (
 )
 
 ORDER_AT = "2026-10-10T12:00:00+00:00"
-
-
-@pytest.fixture
-def conn(db):
-    with db.connection() as connection:
-        yield connection
 
 
 def interactions(tmp_path, merchant, rows, name="interactions.csv"):
@@ -409,8 +405,12 @@ def test_bad_rows_are_named_and_nothing_is_written(conn, tmp_path):
         ],
         name="typo.csv",
     )
-    with pytest.raises(FeedError, match=r"typo\.csv: row 2: ordered_at: .* with an offset"):
+    with pytest.raises(FeedError) as refused:
         import_file(conn, "orders", typo)
+    headline, ordered_at, price = str(refused.value).splitlines()
+    assert headline == f"{typo}: 1 bad row (2 problems); nothing was imported"
+    assert ordered_at.startswith("  row 2: ordered_at: ") and "with an offset" in ordered_at
+    assert price.startswith("  row 2: unit_price: ")
 
 
 def test_replaying_any_file_changes_nothing(conn, tmp_path):
@@ -459,3 +459,153 @@ def test_a_line_free_after_its_discount_can_be_refunded(conn, tmp_path):
     row = conn.execute("SELECT net_refund, clawback FROM refunds WHERE refund_id = %s",
                        (f"{o}-r1",)).fetchone()  # fmt: skip
     assert row == {"net_refund": Decimal("0E-12"), "clawback": Decimal("0.00")}
+
+
+def test_late_order_accrues_in_the_first_open_month_naming_its_own(conn, tmp_path):
+    merchant, (a1, _, _) = new_gmv_merchant(conn)
+    o = merchant
+    import_interactions(conn, tmp_path, merchant, [
+        (f"{o}-e1", a1, "click", "c", "2026-11-20T08:00:00+00:00", ""),
+    ])  # fmt: skip
+    close_month(conn, merchant, date(2026, 10, 1))
+    close_month(conn, merchant, date(2026, 11, 1))
+    result = import_orders(conn, tmp_path, merchant, [
+        (f"{o}-1", 1, "2026-11-20T12:00:00+00:00", "c", 2, "50.00", "", "USD", ""),
+        (f"{o}-1", 2, "2026-11-20T12:00:00+00:00", "c", 1, "10.00", "", "USD", ""),
+    ])  # fmt: skip
+    assert result.accrual.accrued_lines == 2
+    assert result.accrual.late == [
+        {"what": f"order {o}-1 line 1", "period": "2026-11", "posted_into": "2026-12"},
+        {"what": f"order {o}-1 line 2", "period": "2026-11", "posted_into": "2026-12"},
+    ]
+    assert late_text(result.accrual.late[0]) == (
+        f"order {o}-1 line 1: posted into 2026-12: 2026-11 is closed"
+    )
+    txn = conn.execute(
+        "SELECT t.effective_date, t.adjusts_period FROM order_lines l "
+        "JOIN ledger_transactions t ON t.txn_id = l.txn_id WHERE l.order_id = %s "
+        "AND l.line_id = '1'",
+        (f"{o}-1",),
+    ).fetchone()
+    assert txn == {"effective_date": date(2026, 12, 1), "adjusts_period": date(2026, 11, 1)}
+    assert receivable(conn, merchant) == Decimal("22.00")
+    december = build_statement(conn, merchant, date(2026, 12, 1), date(2026, 12, 31))
+    assert december.totals["USD"]["accrued_commissions"] == Decimal("22.00")
+    # a late refund of it follows it into December as well
+    refund = write_csv(tmp_path / "r.csv", "refund_id,order_id,line_id,refunded_at,quantity",
+                       [f"{o}-r1,{o}-1,1,2026-11-25T00:00:00+00:00,1"])  # fmt: skip
+    refunded = import_file(conn, "refunds", refund)
+    assert refunded.accrual.late == [
+        {"what": f"refund {o}-r1", "period": "2026-11", "posted_into": "2026-12"}
+    ]
+    assert receivable(conn, merchant) == Decimal("12.00")
+
+
+def test_a_line_waiting_for_its_rate_at_close_accrues_when_the_rate_arrives(conn, tmp_path):
+    merchant, (a1, _, _) = new_gmv_merchant(conn)
+    o = merchant
+    import_interactions(conn, tmp_path, merchant, [
+        (f"{o}-e1", a1, "click", "c", "2026-10-10T08:00:00+00:00", ""),
+    ])  # fmt: skip
+    import_orders(conn, tmp_path, merchant, [
+        (f"{o}-1", 1, ORDER_AT, "c", 1, "100.00", "", "EUR", ""),
+    ])  # fmt: skip
+    close_month(conn, merchant, date(2026, 10, 1))
+    assert line(conn, f"{o}-1")["status"] == "waiting"
+    fx = write_csv(tmp_path / "fx.csv", "date,base,quote,rate", ["2026-10-10,EUR,USD,1.10"])
+    result = import_file(conn, "fx", fx)
+    assert {"what": f"order {o}-1 line 1", "period": "2026-10", "posted_into": "2026-11"} in (
+        result.accrual.late
+    )
+    assert line(conn, f"{o}-1")["commission"] == Decimal("22.00")
+
+
+def test_an_order_left_unattributed_at_close_stays_so(conn, tmp_path):
+    merchant, (a1, _, _) = new_gmv_merchant(conn)
+    o = merchant
+    import_orders(conn, tmp_path, merchant, [
+        (f"{o}-1", 1, ORDER_AT, "c", 1, "100.00", "", "USD", ""),
+    ])  # fmt: skip
+    close_month(conn, merchant, date(2026, 10, 1))
+    late_click = import_interactions(conn, tmp_path, merchant, [
+        (f"{o}-e1", a1, "click", "c", "2026-10-10T08:00:00+00:00", ""),
+    ])  # fmt: skip
+    assert late_click.accrual.attributed_orders == 0
+    assert attributed(conn, f"{o}-1") is None
+    assert line(conn, f"{o}-1")["status"] == "unattributed"
+
+
+def test_one_rounding_regressions_that_were_a_cent_off(conn, tmp_path):
+    """Numbers for which rounding twice (or a truncated inverse rate) gave another cent."""
+    AUGUST_AT = "2026-08-11T12:00:00+00:00"  # a day no other test has FX rates for
+    # 1. Direct rate: 1.14 USD x 1.0833 = 1.234962 EUR; x 0.15 = 0.1852443 -> 0.19.
+    #    Before: 1.234962 -> 1.23 first, x 0.15 = 0.1845 -> 0.18.
+    eur, (a1, _, _) = new_gmv_merchant(conn, gmv_contract("EUR", tiers=(("0", "0.15"),)))
+    import_interactions(conn, tmp_path, eur, [
+        (f"{eur}-e1", a1, "click", "c", "2026-08-11T08:00:00+00:00", ""),
+    ])  # fmt: skip
+    import_orders(conn, tmp_path, eur, [
+        (f"{eur}-1", 1, AUGUST_AT, "c", 1, "1.14", "", "USD", ""),
+    ])  # fmt: skip
+    fx = write_csv(tmp_path / "fx1.csv", "date,base,quote,rate", ["2026-08-11,USD,EUR,1.0833"])
+    import_file(conn, "fx", fx)
+    assert line(conn, f"{eur}-1")["commission"] == Decimal("0.19")
+
+    # 2. Only the opposite pair: 1 JPY = 0.0072 USD, so 40.05 USD is 40.05 / 0.0072 =
+    #    5562.5 JPY exactly: half-even 5562 and the commission 1112.5 -> 1112. Before,
+    #    x 138.8888888888888889 (the stored inverse) gave 5562.5000000000000006 -> 5563,
+    #    and 5563 x 0.20 = 1112.6 -> 1113.
+    jpy, (a2, _, _) = new_gmv_merchant(conn, gmv_contract("JPY"))
+    import_interactions(conn, tmp_path, jpy, [
+        (f"{jpy}-e1", a2, "click", "c", "2026-08-11T08:00:00+00:00", ""),
+    ])  # fmt: skip
+    import_orders(conn, tmp_path, jpy, [
+        (f"{jpy}-1", 1, AUGUST_AT, "c", 1, "40.05", "", "USD", ""),
+    ])  # fmt: skip
+    fx = write_csv(tmp_path / "fx2.csv", "date,base,quote,rate", ["2026-08-11,JPY,USD,0.0072"])
+    import_file(conn, "fx", fx)
+    accrued = line(conn, f"{jpy}-1")
+    assert (accrued["fx_rate"], accrued["fx_inverse"]) == (Decimal("0.0072"), True)
+    assert (accrued["net_gmv"], accrued["commission"]) == (Decimal("5562"), Decimal("1112"))
+
+    # 3. Clawback: 3 x 3.37 - 0.01 = 10.10 at 15% accrues 1.515 -> 1.52. One of three
+    #    refunded is 3.3666.. x 0.15 = 0.505 exactly -> 0.50 (half-even); before, 3.37 x
+    #    0.15 = 0.5055 -> 0.51. Two refunded: 1.01 in total, so 0.51 more.
+    usd, (a3, _, _) = new_gmv_merchant(conn, gmv_contract(tiers=(("0", "0.15"),)))
+    import_interactions(conn, tmp_path, usd, [
+        (f"{usd}-e1", a3, "click", "c", "2026-08-11T08:00:00+00:00", ""),
+    ])  # fmt: skip
+    import_orders(conn, tmp_path, usd, [
+        (f"{usd}-1", 1, AUGUST_AT, "c", 3, "3.37", "0.01", "USD", ""),
+    ])  # fmt: skip
+    assert line(conn, f"{usd}-1")["commission"] == Decimal("1.52")
+    refunds = write_csv(tmp_path / "r.csv", "refund_id,order_id,line_id,refunded_at,quantity", [
+        f"{usd}-r1,{usd}-1,1,2026-08-12T00:00:00+00:00,1",
+        f"{usd}-r2,{usd}-1,1,2026-08-13T00:00:00+00:00,1",
+    ])  # fmt: skip
+    import_file(conn, "refunds", refunds)
+    claws = conn.execute(
+        "SELECT clawback FROM refunds WHERE order_id = %s ORDER BY refund_id", (f"{usd}-1",)
+    ).fetchall()
+    assert [c["clawback"] for c in claws] == [Decimal("0.50"), Decimal("0.51")]
+
+
+def test_true_up_is_on_the_exact_month_total(conn, tmp_path):
+    # Six lines of 10.00 EUR at 1 USD = 0.9 EUR (only the opposite pair): the month is
+    # 66.666.. USD exactly; volume, 25% from 30 USD: 16.666.. -> 16.67 due. Each line
+    # accrued 11.111.. x 0.15 -> 1.67, 10.02 in all: the true-up is 6.65. Before, the
+    # rounded lines (6 x 11.11 = 66.66) gave 16.665 -> 16.66 and a true-up of 6.64.
+    contract = gmv_contract(schedule="volume", tiers=(("0", "0.15"), ("30", "0.25")))
+    merchant, (a1, _, _) = new_gmv_merchant(conn, contract)
+    o = merchant
+    import_interactions(conn, tmp_path, merchant, [
+        (f"{o}-e1", a1, "click", "c", "2026-07-10T08:00:00+00:00", ""),
+    ])  # fmt: skip
+    at = "2026-07-10T12:00:00+00:00"
+    import_orders(conn, tmp_path, merchant, [
+        (f"{o}-{n}", 1, at, "c", 1, "10.00", "", "EUR", "") for n in range(6)
+    ])  # fmt: skip
+    import_file(conn, "fx", write_csv(tmp_path / "fx.csv", "date,base,quote,rate",
+                                      ["2026-07-10,USD,EUR,0.9"]))  # fmt: skip
+    closed = close_month(conn, merchant, date(2026, 7, 1))
+    assert closed.true_up == {"USD": Decimal("6.65")}

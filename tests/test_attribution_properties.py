@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from attribution.imports import import_file
 from billing.feeds import FeedError
 from billing.statements import build_statement
-from tests.finance_helpers import (
+from tests.helpers.finance import (
     INTERACTION_COLUMNS,
     ORDER_COLUMNS,
     gmv_contract,

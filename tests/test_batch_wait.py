@@ -21,9 +21,9 @@ from generation.dispatch import run_render_jobs
 from generation.jobs import usage_for_renders
 from storage.services import services
 from storage.settings import get_settings
-from tests.conftest import BROKER_URL
-from tests.ledger_helpers import new_merchant
-from tests.test_worker_crash import start_worker
+from tests.helpers.ledger import new_merchant
+from tests.helpers.services import BROKER_URL
+from tests.helpers.worker import start_worker
 
 BATCH_WAIT_MS = 2500
 # A broker of its own for the kill test: its 5 s visibility timeout restores any unacked

@@ -14,7 +14,7 @@ from billing.errors import ContractError, InsufficientTokens, LedgerError
 from billing.ledger import balances, post
 from billing.tokens import buy_pack, commit_hold, hold_tokens, void_hold
 from billing.verify import verify_ledger
-from tests.ledger_helpers import balance_map, new_merchant
+from tests.helpers.ledger import balance_map, new_merchant
 
 CONTRACT = """\
 effective_from: 2026-01-01
@@ -30,12 +30,6 @@ gmv_share:
   schedule: graduated
   tiers: [{from: "0", rate: "0.20"}, {from: "10000", rate: "0.15"}]
 """
-
-
-@pytest.fixture
-def conn(db):
-    with db.connection() as connection:
-        yield connection
 
 
 def write(tmp_path: Path, text: str) -> Path:

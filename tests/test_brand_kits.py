@@ -15,19 +15,18 @@ import pytest
 from PIL import Image
 
 from composer import fonts
-from flows.cli.brand import read_brand_file
+from composer.kits import read_kit_file
 from storage.errors import AdreelError
 from storage.services import services
-from tests.campaign_helpers import (
-    cli_json,
-    cli_ok,
+from tests.helpers.campaigns import (
     create_campaign,
     merchant_with_catalog,
     render_counts,
 )
-from tests.conftest import TEST_BUCKET, run_adreel
-from tests.ledger_helpers import new_merchant
-from tests.media import last_frame
+from tests.helpers.cli import cli_json, cli_ok, run_adreel
+from tests.helpers.ledger import new_merchant
+from tests.helpers.media import last_frame
+from tests.helpers.services import TEST_BUCKET
 
 FONT = fonts._NOTO / "NotoSansArmenian[wght].ttf"  # small, and a real font
 RED_KIT = """\
@@ -123,7 +122,7 @@ def test_the_sweep_keeps_a_kits_files(adreel_env, shop, kit_file):
 def test_a_bad_kit_file_is_one_line_naming_the_file_and_field(tmp_path, change, message):
     path = write_kit(tmp_path, RED_KIT.replace(*change))
     with pytest.raises(AdreelError) as error:
-        read_brand_file(path)
+        read_kit_file(path)
     assert str(error.value).startswith(f"{path}: ")
     assert message in str(error.value) and "\n" not in str(error.value)
 

@@ -11,24 +11,22 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from campaigns.delivery import (
+from campaigns.delivery import DECISION_COLOURS
+from catalog.sample import write_sample_catalog
+from composer.contact_sheet import (
     COLUMNS,
-    DECISION_COLOURS,
     HEADER_HEIGHT,
     PAD,
     PREVIEW_LABEL_HEIGHT,
     THUMB_WIDTH,
 )
-from catalog.sample import write_sample_catalog
 from storage.services import services
-from tests.campaign_helpers import (
+from tests.helpers.campaigns import (
     SAMPLE_IDS,
-    cli_json,
-    cli_ok,
     create_campaign,
     merchant_with_catalog,
 )
-from tests.conftest import run_adreel
+from tests.helpers.cli import cli_json, cli_ok, run_adreel
 
 PRODUCTS = SAMPLE_IDS[:3]
 

@@ -15,17 +15,16 @@ import pytest
 from catalog.sample import write_sample_catalog
 from storage.objects import merchant_prefix
 from storage.services import services
-from tests.campaign_helpers import (
+from tests.helpers.campaigns import (
     PREVIEW_TOKENS,
     SAMPLE_IDS,
-    cli_json,
     create_campaign,
     merchant_with_catalog,
     open_holds,
     render_counts,
     wallet,
 )
-from tests.conftest import ADREEL, run_adreel
+from tests.helpers.cli import ADREEL, cli_json, run_adreel
 
 
 @pytest.fixture(scope="module")

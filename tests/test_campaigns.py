@@ -13,19 +13,19 @@ from PIL import Image
 
 from campaigns.spec import CampaignFileError, campaign_from_dict
 from catalog.sample import write_sample_catalog
-from tests.campaign_helpers import (
+from tests.helpers.campaigns import (
     FINAL_TOKENS,
     PREVIEW_TOKENS,
     SAMPLE_IDS,
-    cli_json,
     create_campaign,
     merchant_with_catalog,
     open_holds,
     render_counts,
     wallet,
 )
-from tests.conftest import TEST_BUCKET, run_adreel
-from tests.media import probe
+from tests.helpers.cli import cli_json, run_adreel
+from tests.helpers.media import probe
+from tests.helpers.services import TEST_BUCKET
 
 
 @pytest.fixture(scope="module")

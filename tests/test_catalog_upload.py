@@ -19,9 +19,9 @@ from catalog.sample import write_sample_catalog
 from catalog.upload import upload_catalog
 from catalog.uploads import quarantined_rows
 from storage.services import services
-from tests import catalog_fixtures as fx
-from tests.conftest import run_adreel
-from tests.ledger_helpers import new_merchant
+from tests.helpers import catalog as fx
+from tests.helpers.cli import run_adreel
+from tests.helpers.ledger import new_merchant
 
 
 @pytest.fixture

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from tests.conftest import BROKER_URL, run_adreel
+from tests.helpers.cli import run_adreel
+from tests.helpers.services import BROKER_URL
 
 
 def test_demo_renders_on_the_celery_worker(celery_worker, adreel_env):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import run_adreel
+from tests.helpers.cli import run_adreel
 
 
 def assert_one_line_naming(result, setting: str) -> None:

@@ -7,7 +7,7 @@ from datetime import date
 
 from flows.services import configure_prefect
 from storage.settings import get_settings
-from tests.finance_helpers import ORDER_COLUMNS, new_gmv_merchant, write_csv
+from tests.helpers.finance import ORDER_COLUMNS, new_gmv_merchant, write_csv
 
 
 def test_close_period_closes_reports_and_flags_unmatched_settlements(db, adreel_env, tmp_path):

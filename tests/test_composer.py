@@ -29,7 +29,7 @@ from composer import (
 )
 from composer.formats import Box, safe_area
 from composer.frames import ClipBackground, render_frame
-from tests.media import probe, top_level_boxes
+from tests.helpers.media import probe, top_level_boxes
 
 SHOE = ProductCopy(
     "Aurora Trail Running Shoe",

@@ -10,9 +10,8 @@ import pytest
 from PIL import Image
 
 from catalog.sample import write_sample_catalog
-from tests.campaign_helpers import cli_json, cli_ok
-from tests.conftest import run_adreel
-from tests.media import last_frame, probe
+from tests.helpers.cli import cli_json, cli_ok, run_adreel
+from tests.helpers.media import last_frame, probe
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,9 @@ import boto3
 import pytest
 
 from generation.metering import tokens_for
-from tests.conftest import TEST_BUCKET, run_adreel
-from tests.media import probe
+from tests.helpers.cli import run_adreel
+from tests.helpers.media import probe
+from tests.helpers.services import TEST_BUCKET
 
 
 @pytest.fixture(scope="module")

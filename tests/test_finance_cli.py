@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 
-from tests.conftest import run_adreel
+from tests.helpers.cli import run_adreel
 
 CONTRACT = """\
 effective_from: 2026-01-01

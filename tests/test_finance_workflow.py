@@ -8,8 +8,8 @@ from datetime import date
 from decimal import Decimal
 
 from billing.charges import charge_accepted_material
-from tests.conftest import run_adreel
-from tests.finance_helpers import (
+from tests.helpers.cli import run_adreel
+from tests.helpers.finance import (
     INTERACTION_COLUMNS,
     ORDER_COLUMNS,
     gmv_contract,
@@ -114,10 +114,12 @@ def test_files_to_closed_month_with_statement_reconciliation_and_payouts(db, adr
     assert usd["clawbacks"] == "-4.50"
     assert usd["tier_true_up"] == "3.50"
     assert usd["total"] == "29.25"
-    # 15-day lock on 2026-10-22: the lines of 10-05 and 10-06 are locked, the Shopify
-    # order of 10-08 (2.25 + 3.00) is still pending
-    assert usd["pending_commission"] == "5.25"
-    assert usd["due_now"] == "24.00"
+    # 15-day lock on 2026-10-22: the lines of 10-05 and 10-06 are locked (and so is the
+    # clawback of the first), the Shopify order of 10-08 (2.25 + 3.00) is still pending,
+    # and so is the true-up until 2026-11-15 (15 days after the month's last day)
+    assert usd["pending_commission"] == "8.75"
+    assert usd["due_now"] == "20.50"
+    assert [o["reason"] for o in json.loads(statement.stdout)["unattributed"]] == ["no interaction"]
     page = (out / f"statement-{m}-2026-10.html").read_text()
     assert "<svg" in page and "Top assets by attributed GMV" in page and "$29.25" in page
     rows = list(csv.DictReader((out / f"statement-{m}-2026-10.csv").open()))
@@ -175,6 +177,15 @@ def test_files_to_closed_month_with_statement_reconciliation_and_payouts(db, adr
     studio = [r for r in json.loads(paid.stdout)["contributors"] if r["contributor"] == "studio-a"]
     assert Decimal(studio[0]["owed"]) == 0
     assert "TX-1" in studio[0]["references"]
+    again = finance("payouts", "--period", "2026-10", "--pay", "studio-a", "--reference", "TX-1",
+                    env=adreel_env)  # fmt: skip
+    assert again.returncode == 0 and "already paid for 2026-10 (reference TX-1" in again.stderr
+
+    # an order of October arriving after the close accrues into November, and says so
+    late_row = f"{m}-8,1,{m},2026-10-06T19:00:00+00:00,bob,SKU-2,1,10.00,,USD,"
+    late = write_csv(tmp_path / "late.csv", ORDER_COLUMNS, [late_row])
+    imported = finance("import-orders", str(late), env=adreel_env)
+    assert f"order {m}-8 line 1: posted into 2026-11: 2026-10 is closed" in imported.stderr
 
 
 def test_import_errors_name_file_row_and_field(adreel_env, tmp_path):

@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 import torch
 from diffusers import LTXImageToVideoPipeline
-from PIL import Image
 
 from generation.adapters import adapter_for, cogvideox, ltx, wan
-from generation.engine import BatchEngine, RenderRequest, render_requests
+from generation.engine import BatchEngine, render_requests
 from generation.models import load_pipeline
 from generation.tiny_model import TINY_MODEL_NAME, ensure_tiny_model
 from storage.errors import ConfigError
+from tests.helpers.generation import tiny_request as request
 
 
 def weights_digest(model_dir) -> str:
@@ -22,24 +22,6 @@ def weights_digest(model_dir) -> str:
     for path in sorted(model_dir.rglob("*.safetensors")):
         digest.update(path.read_bytes())
     return digest.hexdigest()
-
-
-def request(name: str, seed: int, color: tuple[int, int, int], **extra) -> RenderRequest:
-    """A tiny-model render request; ``extra`` sets further fields (e.g. ``upscale``)."""
-    return RenderRequest(
-        request_hash=name,
-        image=Image.new("RGB", (96, 160), color),
-        prompt=f"a {name}",
-        negative_prompt="blurry",
-        seed=seed,
-        width=96,
-        height=160,
-        num_frames=9,
-        steps=2,
-        guidance=3.0,
-        max_sequence_length=64,
-        **extra,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -148,7 +130,7 @@ def test_a_product_image_gone_from_the_store_renders_without_it(adreel_env, tmp_
     from generation.dispatch import run_render_jobs
     from generation.jobs import get_render_jobs
     from storage.services import services
-    from tests.ledger_helpers import new_merchant
+    from tests.helpers.ledger import new_merchant
 
     svc = services()
     with svc.db.connection() as conn:

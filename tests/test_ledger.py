@@ -12,13 +12,7 @@ from billing.errors import ClosedPeriodError, IdempotencyConflict, LedgerError
 from billing.ledger import Entry, Posting, balances, post, post_entries, reverse
 from billing.periods import close_period, parse_period
 from billing.verify import verify_ledger
-from tests.ledger_helpers import balance_map, charge, new_merchant
-
-
-@pytest.fixture
-def conn(db):
-    with db.connection() as connection:
-        yield connection
+from tests.helpers.ledger import balance_map, charge, new_merchant
 
 
 def test_posting_moves_balances_as_credits_minus_debits(conn):
@@ -97,16 +91,91 @@ def first_posting(conn, merchant: str) -> tuple[int, int]:
     return row["txn_id"], row["account_id"]
 
 
-def test_postgresql_itself_refuses_an_unbalanced_transaction(conn):
+def raw_header(conn, merchant: str, key: str) -> int:
+    """A transaction header written with plain SQL, past every Python check."""
+    return conn.execute(
+        """INSERT INTO ledger_transactions (idempotency_key, content_hash, merchant_id, code,
+           effective_date) VALUES (%s, 'raw', %s, 'raw_sql', '2026-10-05') RETURNING txn_id""",
+        (key, merchant),
+    ).fetchone()["txn_id"]
+
+
+def raw_posting(conn, txn: int, account: int, side: str, amount: str) -> None:
+    conn.execute(
+        """INSERT INTO ledger_postings (txn_id, account_id, asset, minor_units, side, amount)
+           VALUES (%s, %s, 'USD', 2, %s, %s)""",
+        (txn, account, side, Decimal(amount)),
+    )
+
+
+def usd_accounts(conn) -> tuple[str, int, int]:
+    """A committed merchant with a receivable and a revenue account in USD."""
     merchant = new_merchant(conn)
     post(conn, charge(merchant, f"{merchant}:ok", "1.00"))
-    txn, account = first_posting(conn, merchant)
-    with pytest.raises(psycopg.errors.CheckViolation, match="does not balance"), conn.transaction():
-        conn.execute(
-            """INSERT INTO ledger_postings (txn_id, account_id, asset, minor_units, side, amount)
-               VALUES (%s, %s, 'USD', 2, 'C', 5.00), (%s, %s, 'USD', 2, 'D', 4.00)""",
-            (txn, account, txn, account),
-        )
+    rows = conn.execute(
+        "SELECT kind, account_id FROM ledger_accounts WHERE merchant_id = %s", (merchant,)
+    ).fetchall()
+    conn.commit()
+    accounts = {row["kind"]: row["account_id"] for row in rows}
+    return merchant, accounts["receivable"], accounts["revenue_tokens"]
+
+
+def raw_transaction_count(conn, merchant: str) -> int:
+    return conn.execute(
+        "SELECT count(*) AS n FROM ledger_transactions WHERE merchant_id = %s AND code = 'raw_sql'",
+        (merchant,),
+    ).fetchone()["n"]
+
+
+def test_postgresql_itself_refuses_at_commit_an_unbalanced_transaction(conn):
+    merchant, receivable, revenue = usd_accounts(conn)
+    txn = raw_header(conn, merchant, f"{merchant}:raw")
+    raw_posting(conn, txn, receivable, "D", "5.00")
+    raw_posting(conn, txn, revenue, "C", "4.00")  # accepted for now: checked at COMMIT
+    with pytest.raises(psycopg.errors.CheckViolation, match=f"{txn} does not balance in USD"):
+        conn.commit()
+    assert raw_transaction_count(conn, merchant) == 0
+    assert verify_ledger(conn, merchant).ok
+
+
+def test_postgresql_itself_refuses_at_commit_a_transaction_without_postings(conn):
+    merchant, _, _ = usd_accounts(conn)
+    txn = raw_header(conn, merchant, f"{merchant}:raw")
+    with pytest.raises(psycopg.errors.CheckViolation, match=f"{txn} has no postings"):
+        conn.commit()
+    assert raw_transaction_count(conn, merchant) == 0
+
+
+def test_postgresql_refuses_a_posting_that_unbalances_a_committed_transaction(conn):
+    merchant, _, revenue = usd_accounts(conn)
+    txn = conn.execute(
+        "SELECT txn_id FROM ledger_transactions WHERE merchant_id = %s", (merchant,)
+    ).fetchone()["txn_id"]
+    raw_posting(conn, txn, revenue, "C", "2.00")
+    with pytest.raises(psycopg.errors.CheckViolation, match="does not balance"):
+        conn.commit()
+    assert verify_ledger(conn, merchant).ok
+
+
+def test_postgresql_commits_postings_that_balance_by_commit(conn):
+    merchant, receivable, revenue = usd_accounts(conn)
+    txn = raw_header(conn, merchant, f"{merchant}:raw")
+    raw_posting(conn, txn, receivable, "D", "5.00")  # unbalanced between statements
+    raw_posting(conn, txn, revenue, "C", "2.00")
+    raw_posting(conn, txn, revenue, "C", "3.00")
+    conn.commit()
+    assert raw_transaction_count(conn, merchant) == 1
+    assert balance_map(balances(conn, merchant))[("revenue_tokens", "USD")] == Decimal("6.00")
+    assert verify_ledger(conn, merchant).ok
+
+
+def test_the_balance_trigger_refusal_reaches_a_poster_as_a_ledger_error(conn):
+    merchant, _, _ = usd_accounts(conn)
+    raw_header(conn, merchant, f"{merchant}:raw")  # left without postings in this transaction
+    with pytest.raises(LedgerError, match="has no postings"):
+        post(conn, charge(merchant, f"{merchant}:2", "1.00"))
+    conn.rollback()
+    assert raw_transaction_count(conn, merchant) == 0
 
 
 def test_postgresql_refuses_fractions_of_a_minor_unit(conn):

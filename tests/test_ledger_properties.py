@@ -23,7 +23,7 @@ from billing.money import minor_units
 from billing.periods import close_period
 from billing.tokens import buy_pack, commit_hold, hold_tokens, void_hold
 from billing.verify import verify_ledger
-from tests.ledger_helpers import balance_map, charge, new_merchant
+from tests.helpers.ledger import balance_map, charge, new_merchant
 
 CURRENCIES = ["USD", "JPY", "KWD", "EUR"]
 START = date(2026, 1, 1)
@@ -47,12 +47,6 @@ operation = st.one_of(
 sequences = settings(
     max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-
-
-@pytest.fixture
-def conn(db):
-    with db.connection() as connection:
-        yield connection
 
 
 def closed_snapshot(conn, merchant: str) -> list:

@@ -12,7 +12,7 @@ import pytest
 
 from storage.errors import MigrationError
 from storage.migrations import Migration, available_migrations, migrate
-from tests.conftest import run_adreel
+from tests.helpers.cli import run_adreel
 
 EXPECTED_SCHEMA = Path(__file__).with_name("expected_schema.txt")
 

@@ -17,8 +17,8 @@ from storage.errors import ConfigError
 from storage.local_store import LocalStore
 from storage.objects import StorageError, asset_key, merchant_prefix
 from storage.s3_store import S3Store
-from tests.conftest import TEST_BUCKET
-from tests.faulty_proxy import DroppingProxy
+from tests.helpers.proxy import DroppingProxy
+from tests.helpers.services import TEST_BUCKET
 
 DIGEST = "ab" * 32
 

@@ -11,7 +11,7 @@ from generation.models import check_upscale_family, load_pipeline, load_upsample
 from generation.profiles import UpscaleStage, render_profile
 from generation.tiny_model import TINY_MODEL_NAME, TINY_UPSAMPLER_NAME
 from storage.errors import ConfigError
-from tests.test_generation import request as tiny_request
+from tests.helpers.generation import tiny_request
 
 
 def request(name: str, seed: int, color: tuple[int, int, int]) -> RenderRequest:

@@ -10,21 +10,10 @@ import subprocess
 import time
 
 from storage.services import services
-from tests.conftest import ADREEL, run_adreel
+from tests.helpers.cli import ADREEL, run_adreel
+from tests.helpers.worker import start_worker
 
 BROKER = "redis://127.0.0.1:6379/14"  # a broker of its own: the session's worker stays out
-
-
-def start_worker(env: dict, log_path) -> subprocess.Popen:
-    with open(log_path, "w") as log:
-        worker = subprocess.Popen(
-            [ADREEL, "worker", "--loglevel=INFO"], env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-    deadline = time.monotonic() + 120
-    while "ready." not in log_path.read_text():
-        assert worker.poll() is None and time.monotonic() < deadline, log_path.read_text()
-        time.sleep(0.3)
-    return worker
 
 
 def test_a_killed_workers_batch_is_redelivered_and_rendered_once(adreel_env, tmp_path):

@@ -5,7 +5,8 @@
 -- view window. Interactions after the order never count; windows include both ends and
 -- come from the contract in force on the order's UTC date; ties go to the larger
 -- event_id (a longer id is larger, ids of one length compare byte by byte, so numeric
--- ids compare as numbers).
+-- ids compare as numbers). An order of a closed month is attributed only when a line of
+-- it arrives late (status 'new'); the others were decided while their month was open.
 INSERT INTO order_attributions (order_id, merchant_id, asset_id, rule, event_id)
 SELECT o.order_id, o.merchant_id,
        coalesce(by_id.asset_id, by_click.asset_id, by_view.asset_id),
@@ -19,6 +20,10 @@ FROM (
     WHERE l.merchant_id = ANY(%(merchant_ids)s::text[])
       AND l.status IN ('new', 'unattributed', 'waiting')
       AND NOT EXISTS (SELECT 1 FROM order_attributions a WHERE a.order_id = l.order_id)
+      AND (l.status = 'new' OR NOT EXISTS (
+          SELECT 1 FROM ledger_periods p
+          WHERE p.merchant_id = l.merchant_id
+            AND p.period = date_trunc('month', l.ordered_at AT TIME ZONE 'UTC')::date))
     ORDER BY l.order_id
 ) o
 JOIN LATERAL (
@@ -55,13 +60,16 @@ WHERE coalesce(by_id.asset_id, by_click.asset_id, by_view.asset_id) IS NOT NULL
 ON CONFLICT (order_id) DO NOTHING;
 
 -- name: open_lines
--- Lines of these merchants still waiting for something, in an open month, with what
--- their commission needs: the attribution, the contract in force on the order's UTC
--- date, and the FX rate of that date into the contract currency (the direct rate, else
--- the inverse of the opposite one).
+-- Lines of these merchants still waiting for something, with what their commission
+-- needs: the attribution, the contract in force on the order's UTC date, and the FX
+-- rate of that date into the contract currency: the direct rate, else the opposite
+-- pair's rate with fx_inverse (the line is divided by it, exactly, in Python). Lines of
+-- a closed month are included (they post into the first open month) except those left
+-- unattributed while their month was open, unless their order has been attributed since
+-- (a line of it arrived late).
 SELECT l.order_id, l.line_id, l.merchant_id, l.ordered_at, l.quantity, l.unit_price,
        l.discount, l.currency, a.asset_id, c.version AS contract_version,
-       c.currency AS contract_currency, fx.rate AS fx_rate
+       c.currency AS contract_currency, fx.rate AS fx_rate, fx.inverse AS fx_inverse
 FROM order_lines l
 LEFT JOIN order_attributions a ON a.order_id = l.order_id
 LEFT JOIN LATERAL (
@@ -71,22 +79,22 @@ LEFT JOIN LATERAL (
     ORDER BY c.effective_from DESC LIMIT 1
 ) c ON true
 LEFT JOIN LATERAL (
-    SELECT r.rate FROM (
-        SELECT rate, 1 AS pick FROM fx_rates
+    SELECT r.rate, r.inverse FROM (
+        SELECT rate, false AS inverse FROM fx_rates
         WHERE rate_date = (l.ordered_at AT TIME ZONE 'UTC')::date
           AND base = l.currency AND quote = c.currency
         UNION ALL
-        SELECT 1 / rate, 2 FROM fx_rates
+        SELECT rate, true FROM fx_rates
         WHERE rate_date = (l.ordered_at AT TIME ZONE 'UTC')::date
           AND base = c.currency AND quote = l.currency
-    ) r ORDER BY r.pick LIMIT 1
+    ) r ORDER BY r.inverse LIMIT 1
 ) fx ON l.currency <> c.currency
 WHERE l.merchant_id = ANY(%(merchant_ids)s::text[])
   AND l.status IN ('new', 'unattributed', 'waiting')
-  AND NOT EXISTS (
+  AND (l.status <> 'unattributed' OR a.order_id IS NOT NULL OR NOT EXISTS (
       SELECT 1 FROM ledger_periods p
       WHERE p.merchant_id = l.merchant_id
-        AND p.period = date_trunc('month', l.ordered_at AT TIME ZONE 'UTC')::date);
+        AND p.period = date_trunc('month', l.ordered_at AT TIME ZONE 'UTC')::date));
 
 -- name: create_line_results_staging
 -- Scratch table for the new state of a batch of lines (dropped at commit, or
@@ -94,8 +102,8 @@ WHERE l.merchant_id = ANY(%(merchant_ids)s::text[])
 DROP TABLE IF EXISTS pg_temp.line_results;
 CREATE TEMP TABLE line_results (
     order_id text, line_id text, status text, reason text, asset_id bigint,
-    contract_version int, contract_currency text, fx_rate numeric, net_gmv numeric,
-    rate numeric, commission numeric, txn_id bigint
+    contract_version int, contract_currency text, fx_rate numeric, fx_inverse boolean,
+    net_gmv numeric, rate numeric, commission numeric, txn_id bigint
 ) ON COMMIT DROP;
 
 -- name: apply_line_results
@@ -103,8 +111,8 @@ CREATE TEMP TABLE line_results (
 UPDATE order_lines l
 SET status = r.status, reason = r.reason, asset_id = r.asset_id,
     contract_version = r.contract_version, contract_currency = r.contract_currency,
-    fx_rate = r.fx_rate, net_gmv = r.net_gmv, rate = r.rate, commission = r.commission,
-    txn_id = r.txn_id
+    fx_rate = r.fx_rate, fx_inverse = coalesce(r.fx_inverse, false), net_gmv = r.net_gmv,
+    rate = r.rate, commission = r.commission, txn_id = r.txn_id
 FROM line_results r
 WHERE l.order_id = r.order_id AND l.line_id = r.line_id;
 
@@ -113,18 +121,19 @@ WHERE l.order_id = r.order_id AND l.line_id = r.line_id;
 SELECT DISTINCT merchant_id FROM order_lines WHERE status IN ('new', 'unattributed', 'waiting');
 
 -- name: refunds_to_settle
--- Every refund of the lines that have a pending refund, oldest first, with the line's
--- accrual, so clawbacks can be computed on cumulative refunded amounts.
+-- Every refund of the lines that have a pending refund, oldest first (same-instant
+-- refunds by refund_id, ordered as event ids are), with the line's accrual, so
+-- clawbacks can be computed on cumulative refunded amounts.
 SELECT r.refund_id, r.order_id, r.line_id, r.merchant_id, r.refunded_at, r.quantity,
        r.amount, r.status, r.clawback, l.status AS line_status, l.quantity AS line_quantity,
-       l.unit_price, l.discount, l.asset_id, l.contract_currency, l.fx_rate, l.rate,
-       l.commission
+       l.unit_price, l.discount, l.asset_id, l.contract_currency, l.fx_rate, l.fx_inverse,
+       l.rate, l.commission
 FROM refunds r
 JOIN order_lines l ON l.order_id = r.order_id AND l.line_id = r.line_id
 WHERE (r.order_id, r.line_id) IN (
     SELECT order_id, line_id FROM refunds
     WHERE status = 'pending' AND merchant_id = ANY(%(merchant_ids)s::text[]))
-ORDER BY r.order_id, r.line_id, r.refunded_at, r.refund_id;
+ORDER BY r.order_id, r.line_id, r.refunded_at, length(r.refund_id), r.refund_id;
 
 -- name: settle_refund
 -- Record a refund's clawback (or that its line earned nothing).

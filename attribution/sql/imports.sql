@@ -157,7 +157,8 @@ WITH fresh AS (
            sum(coalesce(f.quantity, 0)) OVER w AS new_quantity,
            sum(coalesce(f.amount, 0)) OVER w AS new_amount
     FROM fresh f
-    WINDOW w AS (PARTITION BY f.order_id, f.line_id ORDER BY f.refunded_at, f.refund_id)
+    WINDOW w AS (PARTITION BY f.order_id, f.line_id
+                 ORDER BY f.refunded_at, length(f.refund_id), f.refund_id)
 ), before AS (
     SELECT r.order_id, r.line_id, sum(coalesce(r.quantity, 0)) AS quantity,
            sum(coalesce(r.amount, 0)) AS amount

@@ -1,3 +1,7 @@
+-- name: lock_merchant_contracts
+-- Serialise new contract versions of one merchant until the transaction ends.
+SELECT pg_advisory_xact_lock(hashtext('contract:' || %(merchant_id)s));
+
 -- name: latest_contract
 -- The merchant's newest contract version.
 SELECT version, effective_from FROM contracts

@@ -33,6 +33,10 @@ CREATE TEMP TABLE IF NOT EXISTS ledger_staging_transactions (
     effective_date date, adjusts_period date, reverses_txn_id bigint, event jsonb
 ) ON COMMIT DELETE ROWS;
 
+-- name: clear_transaction_staging
+-- Empty the staging table left by an earlier batch in this same transaction.
+TRUNCATE ledger_staging_transactions;
+
 -- name: copy_transaction_staging
 -- Bulk load of a batch into the staging table.
 COPY ledger_staging_transactions FROM STDIN;
@@ -100,3 +104,11 @@ LEFT JOIN (SELECT merchant_id, sum(tokens) AS tokens FROM token_holds
            WHERE status = 'held' GROUP BY merchant_id) h USING (merchant_id)
 WHERE a.kind = 'wallet' AND a.held <> coalesce(h.tokens, 0)
   AND (%(merchant_id)s::text IS NULL OR a.merchant_id = %(merchant_id)s);
+
+-- name: check_ledger_balance_now
+-- Fire the deferred balance triggers (migration 0009) for what this transaction posted.
+SET CONSTRAINTS ledger_transactions_balanced, ledger_postings_balanced IMMEDIATE;
+
+-- name: check_ledger_balance_at_commit
+-- Back to the default: later postings in this transaction are checked at COMMIT.
+SET CONSTRAINTS ledger_transactions_balanced, ledger_postings_balanced DEFERRED;

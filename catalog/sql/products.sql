@@ -18,3 +18,13 @@ UPDATE products
 SET image_key = %(image_key)s, image_status = %(image_status)s, image_error = %(image_error)s,
     updated_at = now()
 WHERE merchant_id = %(merchant_id)s AND product_id = %(product_id)s;
+
+-- name: stored_products
+-- A merchant's products as stored, live and removed (optionally only one of them), in
+-- id order; prices as decimal text.
+SELECT product_id AS id, title, price::text AS price, currency,
+       CASE WHEN removed_at IS NULL THEN 'live' ELSE 'removed' END AS status, image_status
+FROM products
+WHERE merchant_id = %(merchant_id)s
+  AND (%(status)s::text IS NULL OR (removed_at IS NULL) = (%(status)s::text = 'live'))
+ORDER BY product_id;

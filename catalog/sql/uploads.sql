@@ -19,7 +19,12 @@ CREATE TEMP TABLE IF NOT EXISTS catalog_staging (
     additional_image_links jsonb, price numeric, currency text, sale_price numeric,
     availability text, condition text, brand text, gtin text, mpn text, item_group_id text,
     product_category text, product_type text, custom_labels jsonb, attributes jsonb,
-    content_hash text, image_status text, accepted boolean
+    content_hash text, image_status text, accepted boolean,
+    -- values as the merchant wrote them, where normalising changes them (for the CSV)
+    given_description text, given_price text, given_sale_price text,
+    given_availability text, given_condition text, given_gtin text,
+    -- a later copy of an identical row: counted once, neither upserted nor rejected
+    collapsed boolean NOT NULL DEFAULT false
 ) ON COMMIT DROP;
 
 -- name: copy_catalog_staging
@@ -27,7 +32,8 @@ CREATE TEMP TABLE IF NOT EXISTS catalog_staging (
 COPY catalog_staging (row_number, product_id, title, description, description_html, link,
     image_link, image_key, additional_image_links, price, currency, sale_price, availability,
     condition, brand, gtin, mpn, item_group_id, product_category, product_type, custom_labels,
-    attributes, content_hash, image_status, accepted)
+    attributes, content_hash, image_status, accepted, given_description, given_price,
+    given_sale_price, given_availability, given_condition, given_gtin)
 FROM STDIN (FORMAT csv);
 
 -- name: index_catalog_staging
@@ -38,11 +44,27 @@ CREATE INDEX catalog_staging_product_id ON catalog_staging (product_id);
 -- Temp tables are not analysed automatically; the set-based statements need estimates.
 ANALYZE catalog_staging;
 
+-- name: collapse_identical_duplicates
+-- Rows identical in every field (same id, same content hash) are one product listed
+-- more than once: the first is kept, later accepted copies are set aside.
+WITH identical AS (
+    SELECT product_id, min(row_number) AS first_row FROM catalog_staging
+    WHERE product_id IS NOT NULL
+    GROUP BY product_id HAVING count(*) > 1 AND count(DISTINCT content_hash) = 1
+), later AS (
+    UPDATE catalog_staging s SET accepted = false, collapsed = true
+    FROM identical i
+    WHERE s.product_id = i.product_id AND s.row_number > i.first_row AND s.accepted
+    RETURNING 1
+)
+SELECT count(*) AS collapsed FROM later;
+
 -- name: quarantine_duplicate_ids
--- An id listed more than once in a file: every row with it is quarantined, none wins.
+-- An id listed more than once with different content: every row with it is
+-- quarantined, none wins (identical copies were collapsed, or share their own reasons).
 WITH duplicated AS (
-    SELECT product_id FROM catalog_staging WHERE product_id IS NOT NULL
-    GROUP BY product_id HAVING count(*) > 1
+    SELECT product_id FROM catalog_staging WHERE product_id IS NOT NULL AND NOT collapsed
+    GROUP BY product_id HAVING count(*) > 1 AND count(DISTINCT content_hash) > 1
 ), flagged AS (
     UPDATE catalog_staging s SET accepted = false
     FROM duplicated d WHERE s.product_id = d.product_id
@@ -55,15 +77,20 @@ ON CONFLICT DO NOTHING
 RETURNING row_number;
 
 -- name: keep_duplicate_rows
--- Duplicate rows that passed every other check, kept as records for the rejected-rows CSV.
+-- Duplicate rows that passed every other check, kept as records for the rejected-rows CSV,
+-- with the values the merchant wrote (trimmed) in Google's column names.
 INSERT INTO catalog_rejected_rows (merchant_id, version, row_number, record)
 SELECT %(merchant_id)s, %(version)s, s.row_number, jsonb_strip_nulls(jsonb_build_object(
-    'id', s.product_id, 'title', s.title, 'description', coalesce(s.description_html, s.description),
-    'link', s.link, 'image_link', s.image_link, 'price', s.price || ' ' || s.currency,
-    'sale_price', s.sale_price || ' ' || s.currency, 'availability', s.availability,
-    'condition', s.condition, 'brand', s.brand, 'gtin', s.gtin, 'mpn', s.mpn,
-    'item_group_id', s.item_group_id, 'google_product_category', s.product_category,
-    'product_type', s.product_type))
+    'id', s.product_id, 'title', s.title, 'description', s.given_description,
+    'link', s.link, 'image_link', s.image_link,
+    'additional_image_link', nullif(s.additional_image_links, '[]'::jsonb),
+    'price', s.given_price, 'sale_price', s.given_sale_price,
+    'availability', s.given_availability, 'condition', s.given_condition, 'brand', s.brand,
+    'gtin', s.given_gtin, 'mpn', s.mpn, 'item_group_id', s.item_group_id,
+    'google_product_category', s.product_category, 'product_type', s.product_type,
+    'custom_label_0', s.custom_labels->>0, 'custom_label_1', s.custom_labels->>1,
+    'custom_label_2', s.custom_labels->>2, 'custom_label_3', s.custom_labels->>3,
+    'custom_label_4', s.custom_labels->>4) || coalesce(s.attributes, '{}'::jsonb))
 FROM catalog_staging s
 JOIN catalog_quarantine q
   ON q.merchant_id = %(merchant_id)s AND q.version = %(version)s
@@ -115,12 +142,15 @@ WITH removed AS (
 SELECT count(*) AS removed FROM removed;
 
 -- name: insert_catalog_upload
--- The version's record with its counts.
-INSERT INTO catalog_uploads (merchant_id, version, file_name, file_sha256, format, rows_read,
-    accepted, rejected, created, updated, unchanged, removed, rule_counts)
+-- The version's record: what decided its outcome (bytes, format, currency, images, mode)
+-- and its counts.
+INSERT INTO catalog_uploads (merchant_id, version, file_name, file_sha256, format, currency,
+    images, mode, rows_read, accepted, rejected, created, updated, unchanged, removed,
+    duplicates_collapsed, rule_counts)
 VALUES (%(merchant_id)s, %(version)s, %(file_name)s, %(file_sha256)s, %(format)s,
-    %(rows_read)s, %(accepted)s, %(rejected)s, %(created)s, %(updated)s, %(unchanged)s,
-    %(removed)s, %(rule_counts)s);
+    %(currency)s, %(images)s, %(mode)s, %(rows_read)s, %(accepted)s, %(rejected)s,
+    %(created)s, %(updated)s, %(unchanged)s, %(removed)s, %(duplicates_collapsed)s,
+    %(rule_counts)s);
 
 -- name: copy_quarantine
 -- Rejected rows of one chunk.

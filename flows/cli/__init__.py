@@ -24,11 +24,13 @@ from flows.cli import (
     demo,
     finance,
     ledger,
+    merchant,
     render,
     serve,
     wallet,
     worker,
 )
+from flows.services import prefect_failure
 from storage.errors import AdreelError
 
 
@@ -52,6 +54,7 @@ for group in (
     db,
     demo,
     worker,
+    merchant,
     catalog,
     campaign,
     assets,
@@ -81,3 +84,9 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
+    except RuntimeError as exc:
+        failure = prefect_failure(exc)
+        if failure is None:
+            raise
+        click.echo(f"adreel: {failure}", err=True)
+        sys.exit(1)

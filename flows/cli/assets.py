@@ -8,10 +8,9 @@ from pathlib import Path
 import click
 
 from flows.cli.output import emit_json, emit_table, status
-from generation.assets import find_asset, list_assets
-from generation.sweep import sweep
-from storage.errors import AdreelError
-from storage.objects import StorageError, build_store, sha256_file
+from generation.delivery import asset_url, download_asset, merchant_assets
+from generation.sweep import sweep_store
+from storage.objects import build_store
 from storage.services import services
 from storage.settings import get_settings
 
@@ -27,36 +26,40 @@ def assets_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def list_command(merchant: str, campaign: str | None, as_json: bool) -> None:
     """List a merchant's assets, newest first."""
-    svc = services()
-    store = svc.store  # checked up front: a listing is only useful if the files are reachable
-    with svc.db.connection() as conn:
-        assets = list_assets(conn, merchant, campaign)
+    assets = merchant_assets(services(), merchant, campaign)
     if as_json:
         emit_json({"merchant_id": merchant, "assets": assets})
         return
     emit_table(
         f"Assets of {merchant}",
-        ["asset", "product", "variant", "kind", "bytes", "location"],
+        [
+            "asset",
+            "product",
+            "template",
+            "format",
+            "language",
+            "variant",
+            "profile",
+            "kind",
+            "bytes",
+            "location",
+        ],
         [
             (
                 a["asset_id"],
                 a["product_id"],
-                a["variant"],
+                a["template"],
+                a["format"],
+                a["language"],
+                a["material_variant"],
+                a["profile"],
                 a["kind"],
                 a["size_bytes"],
-                store.location(a["object_key"]) + (" (MISSING)" if a["missing_at"] else ""),
+                a["location"] + (" (MISSING)" if a["missing_at"] else ""),
             )
             for a in assets
         ],
     )
-
-
-def _asset_of(merchant: str, asset_id: int) -> dict:
-    with services().db.connection() as conn:
-        asset = find_asset(conn, merchant, asset_id)
-    if asset is None:  # the same answer whether it is someone else's or nobody's
-        raise AdreelError(f"merchant {merchant} has no asset {asset_id}")
-    return asset
 
 
 @assets_group.command("url")
@@ -71,35 +74,26 @@ def _asset_of(merchant: str, asset_id: int) -> dict:
 )
 def url_command(asset_id: int, merchant: str, expires: int) -> None:
     """Print a presigned GET link to one of the merchant's assets."""
-    asset = _asset_of(merchant, asset_id)
-    name = Path(asset["object_key"]).name
-    click.echo(
-        services().store.url(
-            asset["object_key"], expires, download_name=f"{asset['product_id']}-{name}"
-        )
-    )
+    click.echo(asset_url(services(), merchant, asset_id, expires))
 
 
 @assets_group.command("download")
 @click.argument("asset_id", type=int)
 @click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
 @click.option("--merchant", required=True, help="Merchant id: only its own assets download.")
-def download_command(asset_id: int, directory: Path, merchant: str) -> None:
-    """Download an asset into DIRECTORY and verify its SHA-256 checksum."""
-    asset = _asset_of(merchant, asset_id)
-    directory.mkdir(parents=True, exist_ok=True)
-    target = directory / f"{asset['product_id']}-{Path(asset['object_key']).name}"
-    partial = target.with_name(target.name + ".part")
-    services().store.download(asset["object_key"], partial)
-    actual = sha256_file(partial)
-    if actual != asset["sha256"]:
-        partial.unlink()
-        raise StorageError(
-            f"asset {asset_id}: checksum mismatch (expected {asset['sha256']}, got {actual}); "
-            "the download was discarded"
-        )
-    partial.replace(target)
-    status(f"{target} (sha256 verified)")
+@click.option("--overwrite", is_flag=True, help="Replace a file of that name with other content.")
+def download_command(asset_id: int, directory: Path, merchant: str, overwrite: bool) -> None:
+    """Download an asset into DIRECTORY and verify its SHA-256 checksum.
+
+    The file is named by its material: product-template-format-language-vN-profile-kind.
+    """
+    target, outcome = download_asset(services(), merchant, asset_id, directory, overwrite)
+    said = {
+        "written": "sha256 verified",
+        "unchanged": "already there with the same content; nothing written",
+        "replaced": "sha256 verified; replaced the file that was there",
+    }
+    status(f"{target} ({said[outcome]})")
 
 
 @assets_group.command("sweep")
@@ -116,9 +110,7 @@ def download_command(asset_id: int, directory: Path, merchant: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def sweep_command(grace_hours: float, apply: bool, as_json: bool) -> None:
     """Find objects without rows (removed) and rows without objects (marked, never deleted)."""
-    svc = services()
-    with svc.db.connection() as conn:
-        report = sweep(conn, svc.store, svc.settings.s3_prefix, timedelta(hours=grace_hours), apply)
+    report = sweep_store(services(), timedelta(hours=grace_hours), apply)
     if as_json:
         emit_json(
             {

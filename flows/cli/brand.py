@@ -7,11 +7,8 @@ from pathlib import Path
 
 import click
 
-from composer import BrandKitError, load_brand_kit
-from composer.kits import BrandKitFields, get_brand_kit, save_brand_kit
+from composer.kits import brand_kit, set_brand_kit
 from flows.cli.output import emit_json, status
-from storage.errors import AdreelError
-from storage.merchants import require_merchant
 from storage.services import services
 
 # What `brand show` prints, in order.
@@ -42,10 +39,7 @@ def brand_group() -> None:
 def set_command(merchant: str, path: Path, as_json: bool) -> None:
     """Check a brand kit file and store it as the merchant's kit (the same kit again
     changes nothing). Materials composed before keep the kit they were made with."""
-    fields = read_brand_file(path)
-    svc = services()
-    with svc.db.connection() as conn, conn.transaction():
-        kit, changed = save_brand_kit(conn, svc.store, svc.settings.s3_prefix, merchant, fields)
+    kit, changed = set_brand_kit(services(), merchant, path)
     if as_json:
         emit_json(
             {"merchant_id": merchant, "changed": changed, "content_digest": kit["content_digest"]}
@@ -61,9 +55,7 @@ def set_command(merchant: str, path: Path, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def show_command(merchant: str, as_json: bool) -> None:
     """Show the merchant's brand kit (none: the product's brand on the default colours)."""
-    with services().db.connection() as conn:
-        require_merchant(conn, merchant)
-        kit = get_brand_kit(conn, merchant)
+    kit = brand_kit(services().db, merchant)
     shown = {key: kit[key] for key in SHOWN} if kit else None
     if as_json:
         emit_json({"merchant_id": merchant, "brand_kit": shown})
@@ -73,26 +65,6 @@ def show_command(merchant: str, as_json: bool) -> None:
         click.echo(f"{merchant}: brand kit")
         for key, value in shown.items():
             click.echo(f"  {key}: {'' if value is None else value}")
-
-
-def read_brand_file(path: Path) -> BrandKitFields:
-    """The kit file checked by the composer, as storage keeps it."""
-    try:
-        kit = load_brand_kit(path)
-    except BrandKitError as exc:
-        raise AdreelError(" ".join(str(exc).split())) from None  # YAML errors span lines
-    return BrandKitFields(
-        name=kit.name,
-        primary_colour=_hex(kit.primary),
-        secondary_colour=_hex(kit.secondary),
-        call_to_action=kit.call_to_action,
-        logo=kit.logo_file,
-        font=kit.font,
-    )
-
-
-def _hex(colour: tuple[int, int, int]) -> str:
-    return "#{:02x}{:02x}{:02x}".format(*colour)
 
 
 def register(cli: click.Group) -> None:

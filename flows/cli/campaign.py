@@ -8,13 +8,11 @@ from pathlib import Path
 
 import click
 
-from campaigns import records as rows
-from campaigns.spec import check_cron, check_timezone, next_run, parse_campaign_file
+from campaigns import service as campaigns
 from flows.cli.output import emit_json, emit_table, status
 from flows.progress import progress_bars
 from flows.services import configure_prefect, preflight
 from storage.errors import AdreelError
-from storage.merchants import list_merchant_ids
 from storage.services import services
 from storage.settings import get_settings
 
@@ -27,21 +25,33 @@ def campaign_group() -> None:
 @campaign_group.command("create")
 @click.option("--merchant", required=True, help="Merchant id.")
 @click.option("--file", "path", required=True, type=click.Path(path_type=Path), help="YAML.")
+@click.option(
+    "--allow-missing",
+    is_flag=True,
+    help="Save even if products.ids lists ids the catalog lacks (`campaign status` names them).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def create_command(merchant: str, path: Path, as_json: bool) -> None:
-    """Validate a campaign file and save it (saving it again replaces the file)."""
-    spec = parse_campaign_file(path)
-    with services().db.connection() as conn, conn.transaction():
-        if merchant not in list_merchant_ids(conn):
-            raise AdreelError(f"no merchant {merchant!r}; upload its catalog first")
-        created = rows.save_campaign(conn, spec.campaign, merchant, spec.model_dump(mode="json"))
-        if spec.schedule:
-            rows.set_schedule(conn, spec.campaign, spec.schedule.cron, spec.schedule.timezone)
+def create_command(merchant: str, path: Path, allow_missing: bool, as_json: bool) -> None:
+    """Validate a campaign file and save it (saving it again replaces the file).
+
+    Product ids the merchant's catalog lacks are refused, naming them, unless
+    --allow-missing.
+    """
+    spec, created, missing = campaigns.save_campaign(services().db, merchant, path, allow_missing)
     if as_json:
-        emit_json({"campaign_id": spec.campaign, "merchant_id": merchant, "created": created})
-    else:
-        verb = "created" if created else "updated"
-        status(f"campaign {spec.campaign} of {merchant} {verb}")
+        emit_json(
+            {
+                "campaign_id": spec.campaign,
+                "merchant_id": merchant,
+                "created": created,
+                "missing_products": missing,
+            }
+        )
+        return
+    verb = "created" if created else "updated"
+    status(f"campaign {spec.campaign} of {merchant} {verb}")
+    if missing:
+        status(f"not in the catalog, left out until uploaded: {', '.join(missing)}")
 
 
 @campaign_group.command("list")
@@ -49,19 +59,7 @@ def create_command(merchant: str, path: Path, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def list_command(merchant: str | None, as_json: bool) -> None:
     """Campaigns with their schedule and last run."""
-    with services().db.connection() as conn:
-        found = rows.list_campaigns(conn, merchant)
-    listed = [
-        {
-            "campaign_id": c["campaign_id"],
-            "merchant_id": c["merchant_id"],
-            "schedule": _schedule_text(c),
-            "next_run": next_run(c["cron"], c["timezone"]) if c["cron"] else None,
-            "last_status": c["last_status"],
-            "last_started_at": c["last_started_at"],
-        }
-        for c in found
-    ]
+    listed = campaigns.list_campaigns(services().db, merchant)
     if as_json:
         emit_json({"campaigns": listed})
         return
@@ -82,10 +80,6 @@ def list_command(merchant: str | None, as_json: bool) -> None:
     )
 
 
-def _schedule_text(campaign: dict) -> str:
-    return f"{campaign['cron']} ({campaign['timezone']})" if campaign["cron"] else "on demand"
-
-
 @campaign_group.command("schedule")
 @click.argument("campaign_id")
 @click.option("--cron", help='Cron expression, e.g. "0 6 * * 1" (Mondays 06:00).')
@@ -95,19 +89,12 @@ def schedule_command(campaign_id: str, cron: str | None, timezone: str, off: boo
     """Run a campaign on a schedule (served by `adreel serve`)."""
     if off == bool(cron):
         raise click.UsageError("give --cron or --off")
-    if cron:
-        try:
-            check_cron(cron)
-            check_timezone(timezone)
-        except ValueError as exc:
-            raise AdreelError(str(exc)) from None
-    with services().db.connection() as conn:
-        rows.set_schedule(conn, campaign_id, cron, None if off else timezone)
+    first = campaigns.set_schedule(services().db, campaign_id, cron, timezone)
     if off:
         status(f"campaign {campaign_id}: schedule removed")
     else:
-        first = next_run(cron, timezone).isoformat(timespec="minutes")
-        status(f"campaign {campaign_id}: {cron} ({timezone}); next run {first}")
+        first_run = first.isoformat(timespec="minutes")
+        status(f"campaign {campaign_id}: {cron} ({timezone}); next run {first_run}")
 
 
 @campaign_group.command("run")
@@ -165,28 +152,13 @@ def _print_run(summary: dict) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def status_command(campaign_id: str, as_json: bool) -> None:
     """Every material: preview, decision, final, delivery; budget and recent runs."""
-    with services().db.connection() as conn:
-        campaign = rows.get_campaign(conn, campaign_id)
-        materials = rows.campaign_materials(conn, campaign_id)
-        runs = rows.recent_runs(conn, campaign_id)
-        used = rows.campaign_tokens_used(conn, campaign_id)
-    report = {
-        "campaign_id": campaign_id,
-        "merchant_id": campaign["merchant_id"],
-        "schedule": _schedule_text(campaign),
-        "tokens_used": used,
-        "token_budget": campaign["spec"].get("token_budget"),
-        "materials": [_material_view(m) for m in materials],
-        "runs": [
-            {k: r[k] for k in ("run_id", "status", "started_at", "finished_at")} for r in runs
-        ],
-        "not_rendered": _not_rendered(runs[0]["summary"]) if runs else [],
-    }
+    report = campaigns.campaign_status(services().db, campaign_id)
+    runs = report["runs"]
     if as_json:
         emit_json(report)
         return
     emit_table(
-        f"Campaign {campaign_id} of {campaign['merchant_id']}",
+        f"Campaign {campaign_id} of {report['merchant_id']}",
         ["product", "format", "lang", "var", "preview", "decision", "final", "delivered"],
         [
             (
@@ -204,38 +176,14 @@ def status_command(campaign_id: str, as_json: bool) -> None:
     )
     for item in report["not_rendered"]:
         status(f"not rendered in the last run: {item['product_id']}: {item['reason']}")
+    if report["missing_products"]:
+        status(f"listed but not in the catalog: {', '.join(report['missing_products'])}")
     budget = report["token_budget"]
     status(
-        f"tokens used {used}"
+        f"tokens used {report['tokens_used']}"
         + (f" of a budget of {budget}" if budget else "")
         + (f"; last run: {runs[0]['status']}" if runs else "; never run")
     )
-
-
-def _material_view(material: dict) -> dict:
-    keys = (
-        "product_id",
-        "template",
-        "format",
-        "locale",
-        "variant",
-        "preview_status",
-        "preview_asset_id",
-        "decision",
-        "reason",
-        "final_status",
-        "final_asset_id",
-        "delivered_at",
-    )
-    return {key: material[key] for key in keys}
-
-
-def _not_rendered(summary: dict) -> list[dict]:
-    return [
-        item
-        for stage in ("previews", "finals")
-        for item in (summary.get(stage) or {}).get("not_rendered", [])
-    ]
 
 
 @campaign_group.command("contact-sheet")
@@ -258,24 +206,8 @@ def _not_rendered(summary: dict) -> list[dict]:
 def contact_sheet_command(campaign_id: str, out: Path, decision: str, as_json: bool) -> None:
     """A PNG of the campaign's preview posters, each labelled with product, template,
     format, language, variant and decision, for review before approving."""
-    from campaigns.delivery import write_preview_sheet
-
-    svc = services()
-    with svc.db.connection() as conn:
-        campaign = rows.get_campaign(conn, campaign_id)
-        previews = rows.campaign_previews(conn, campaign_id)
-    if not previews:
-        raise AdreelError(
-            f"campaign {campaign_id} has no previews yet; `adreel campaign run {campaign_id}` "
-            "renders them"
-        )
     only = None if decision == "all" else decision
-    shown = write_preview_sheet(campaign, previews, svc.store, out, only)
-    if not shown:
-        raise AdreelError(
-            f"campaign {campaign_id} has no {decision} previews (of {len(previews)}); "
-            "nothing written"
-        )
+    shown = campaigns.preview_sheet(services(), campaign_id, out, only)
     if as_json:
         emit_json(
             {"campaign_id": campaign_id, "path": str(out), "count": shown, "status": decision}
@@ -314,17 +246,7 @@ def _decide(
     if everything == bool(asset_list):
         raise click.UsageError("give --assets A1,A2 or --all")
     asset_ids = None if everything else _asset_ids(asset_list)
-    with services().db.connection() as conn, conn.transaction():
-        rows.get_campaign(conn, campaign_id)
-        applied = rows.decide(conn, campaign_id, decision, asset_ids, reason)
-        unknown = sorted(set(asset_ids or []) - set(applied))
-        if unknown:
-            raise AdreelError(
-                f"campaign {campaign_id}: {', '.join(map(str, unknown))} "
-                "not previews of this campaign awaiting a decision (delivered finals cannot "
-                "change); nothing was changed"
-            )
-    return applied
+    return campaigns.decide(services().db, campaign_id, decision, asset_ids, reason)
 
 
 def _asset_ids(text: str) -> list[int]:

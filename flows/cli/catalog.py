@@ -7,13 +7,12 @@ from pathlib import Path
 
 import click
 
+from catalog.products import PRODUCT_STATUSES, catalog_products
 from catalog.readers import FORMATS
-from catalog.report import write_html_report, write_rejected_csv
-from catalog.upload import IMAGE_MODES, fetch_pending_images, upload_catalog
-from catalog.uploads import get_upload, rejected_rows, rule_examples
+from catalog.report import write_report
+from catalog.upload import IMAGE_MODES, UPLOAD_MODES, fetch_pending_images, upload_catalog
 from flows.cli.output import emit_json, emit_table, status
 from flows.progress import progress_bars, tracker
-from storage.errors import AdreelError
 from storage.services import services
 
 
@@ -25,7 +24,11 @@ def catalog_group() -> None:
 @catalog_group.command("upload")
 @click.option("--merchant", required=True, help="Merchant id.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), help="Default: detected.")
-@click.option("--currency", help="Currency for prices given without one (Shopify).")
+@click.option(
+    "--currency",
+    help="Currency for prices given without one (Shopify). Default: the merchant's "
+    "(`adreel merchant set M --currency EUR`).",
+)
 @click.option(
     "--images",
     type=click.Choice(IMAGE_MODES),
@@ -33,29 +36,54 @@ def catalog_group() -> None:
     show_default=True,
     help="Fetch product images now, or later with `catalog fetch-images`.",
 )
+@click.option(
+    "--mode",
+    type=click.Choice(UPLOAD_MODES),
+    default="full",
+    show_default=True,
+    help="full: the file is the whole catalog (unlisted products are marked removed); "
+    "update: upsert only the file's rows (e.g. a fixed rejected-rows CSV).",
+)
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def upload_command(
-    merchant: str, fmt: str | None, currency: str | None, images: str, file: Path, as_json: bool
+    merchant: str,
+    fmt: str | None,
+    currency: str | None,
+    images: str,
+    mode: str,
+    file: Path,
+    as_json: bool,
 ) -> None:
     """Upload a catalog file: good rows are upserted, bad rows quarantined with reasons.
 
-    Uploading the same file again changes nothing and says so.
+    Uploading the same file again, with the same options, changes nothing and says so.
     """
     svc = services()
     with progress_bars(enabled=not as_json and sys.stderr.isatty()):
         advance = tracker(f"reading {file.name}", total=None)
-        result = upload_catalog(svc, merchant, file, fmt, currency, images, on_rows=advance)
+        result = upload_catalog(
+            svc, merchant, file, fmt, currency, images, on_rows=advance, mode=mode
+        )
     if as_json:
         emit_json(result.as_dict())
         return
     if result.replayed:
-        status(f"{file.name} is the same file as catalog version {result.version}; nothing changed")
+        status(
+            f"{file.name} was uploaded the same way as catalog version {result.version}; "
+            "nothing changed"
+        )
         return
+    collapsed = (
+        f" ({result.duplicates_collapsed} identical repeated rows counted once)"
+        if result.duplicates_collapsed
+        else ""
+    )
     status(
-        f"catalog version {result.version} of {merchant}: {result.rows_read} rows read, "
-        f"{result.accepted} accepted, {result.rejected} rejected; products {result.created} new, "
-        f"{result.updated} updated, {result.unchanged} unchanged, {result.removed} removed"
+        f"catalog version {result.version} of {merchant} ({mode}): {result.rows_read} rows "
+        f"read, {result.accepted} accepted, {result.rejected} rejected{collapsed}; products "
+        f"{result.created} new, {result.updated} updated, {result.unchanged} unchanged, "
+        f"{result.removed} removed"
     )
     if result.rule_counts:
         emit_table("Rejected rows by rule", ["rule", "rows"], sorted(result.rule_counts.items()))
@@ -82,26 +110,19 @@ def report_command(
     merchant: str, version: int | None, out: Path, rejected_csv: Path | None, as_json: bool
 ) -> None:
     """Write the validation report of a catalog version, and a CSV of its rejected rows."""
-    with services().db.connection() as conn:
-        upload = get_upload(conn, merchant, version)
-        if upload is None:
-            raise AdreelError(f"merchant {merchant} has no catalog version {version or ''}".strip())
-        rules = rule_examples(conn, merchant, upload["version"])
-        rejected = rejected_rows(conn, merchant, upload["version"])
     rejected_csv = rejected_csv or out.with_name(out.stem + "-rejected.csv")
-    write_html_report(out, upload, rules)
-    write_rejected_csv(rejected_csv, rejected)
+    written = write_report(services().db, merchant, version, out, rejected_csv)
     if as_json:
         emit_json(
             {
-                "version": upload["version"],
+                "version": written.version,
                 "report": str(out),
                 "rejected_csv": str(rejected_csv),
-                "rules": rules,
+                "rules": written.rules,
             }
         )
     else:
-        status(f"report: {out}; rejected rows: {rejected_csv} ({len(rejected)} rows)")
+        status(f"report: {out}; rejected rows: {rejected_csv} ({written.rejected} rows)")
 
 
 @catalog_group.command("fetch-images")
@@ -124,6 +145,31 @@ def fetch_images_command(merchant: str, base_dir: Path, as_json: bool) -> None:
             f"{merchant}: {counts['ready']} images ready, {counts['failed']} failed "
             "(see image_error on those products)"
         )
+
+
+@catalog_group.command("products")
+@click.option("--merchant", required=True, help="Merchant id.")
+@click.option(
+    "--status",
+    "wanted",
+    type=click.Choice(PRODUCT_STATUSES),
+    help="Only live, removed, or quarantined (rows the latest upload rejected). Default: all.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def products_command(merchant: str, wanted: str | None, as_json: bool) -> None:
+    """List the merchant's catalog as stored."""
+    found = catalog_products(services().db, merchant, wanted)
+    if as_json:
+        emit_json({"products": found})
+        return
+    emit_table(
+        f"Products of {merchant}",
+        ["id", "title", "price", "currency", "status", "image"],
+        [
+            [p["id"], p["title"], p["price"], p["currency"], p["status"], p["image_status"]]
+            for p in found
+        ],
+    )
 
 
 def register(cli: click.Group) -> None:

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import click
 
-from billing.contracts import contract_at, create_version, parse_contract
+from billing import service as billing
 from flows.cli.output import emit_json, status
-from storage.merchants import ensure_merchant
 from storage.services import services
 
 
@@ -24,10 +23,7 @@ def contract_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def create_command(merchant: str, path: Path, as_json: bool) -> None:
     """Validate a contract file and store it as the merchant's next version."""
-    contract = parse_contract(path)
-    with services().db.connection() as conn:
-        ensure_merchant(conn, merchant, merchant, contract.currency)
-        version = create_version(conn, merchant, contract)
+    version, contract = billing.add_contract(services().db, merchant, path)
     if as_json:
         emit_json(
             {"merchant_id": merchant, "version": version, "effective_from": contract.effective_from}
@@ -43,8 +39,7 @@ def create_command(merchant: str, path: Path, as_json: bool) -> None:
 def show_command(merchant: str, at, as_json: bool) -> None:
     """Show the contract version in force on a date."""
     on = at.date() if at else date.today()
-    with services().db.connection() as conn:
-        version, contract = contract_at(conn, merchant, on)
+    version, contract = billing.contract_in_force(services().db, merchant, on)
     terms = contract.model_dump(mode="json", by_alias=True)
     if as_json:
         emit_json({"merchant_id": merchant, "version": version, "at": on, "terms": terms})

@@ -6,6 +6,8 @@ import click
 
 from flows.cli.output import emit_json, status
 from storage.db import open_database
+from storage.embedded import stop_embedded
+from storage.errors import AdreelError
 from storage.services import migrate_database
 from storage.settings import get_settings
 
@@ -27,6 +29,17 @@ def migrate_command(as_json: bool) -> None:
         status(f"applied {len(applied)} migration(s): {', '.join(applied)}")
     else:
         status("schema is up to date; nothing applied")
+
+
+@db_group.command("stop")
+def stop_command() -> None:
+    """Stop the embedded PostgreSQL now (it also stops by itself after
+    ADREEL_EMBEDDED_IDLE_S without a client; the next command starts it again)."""
+    settings = get_settings()
+    if settings.database_url:
+        raise AdreelError("ADREEL_DATABASE_URL is set: adreel does not run that server")
+    stopped = stop_embedded(settings.embedded_pgdata)
+    status("embedded PostgreSQL stopped" if stopped else "embedded PostgreSQL was not running")
 
 
 def register(cli: click.Group) -> None:

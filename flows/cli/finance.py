@@ -14,17 +14,11 @@ from pathlib import Path
 
 import click
 
-from attribution.closing import close_month
-from attribution.imports import import_file
-from billing.feeds import FeedError
-from billing.payouts import owed, record_payout, set_contributor
-from billing.periods import parse_period
-from billing.reconcile import reconcile
-from billing.reports import write_reconciliation, write_statement
-from billing.statements import build_statement
+from attribution.commissions import late_text
+from attribution.service import close_months, import_feed
+from billing import service as billing
 from flows.cli.output import emit_json, emit_table, status
 from storage.errors import AdreelError
-from storage.merchants import list_merchant_ids
 from storage.services import services
 
 MISMATCH_EXIT = 3
@@ -49,13 +43,7 @@ def _import_command(kind: str, what: str, merchant_option: bool = False):
     @json_option
     @click.argument("file", type=click.Path(path_type=Path))
     def command(file: Path, as_json: bool, merchant: str | None = None) -> None:
-        with services().db.connection() as conn:
-            try:
-                result = import_file(conn, kind, file, merchant)
-            except FeedError as exc:
-                for error in exc.errors[1:]:
-                    status(f"[red]{error}[/red]")
-                raise
+        result = import_feed(services().db, kind, file, merchant)
         if as_json:
             emit_json(result.as_dict())
             return
@@ -67,6 +55,8 @@ def _import_command(kind: str, what: str, merchant_option: bool = False):
         )
         for reason, lines in accrual.waiting.items():
             status(f"  waiting: {lines} line(s): {reason}")
+        for note in accrual.late:
+            status(f"  {late_text(note)}")
 
     command.__doc__ = f"Import {what} from FILE (CSV or JSON Lines); replays change nothing."
     if merchant_option:
@@ -85,13 +75,12 @@ _import_command("fx", "FX rates (date, base, quote, rate)")
 @finance_group.command("close")
 @click.option("--merchant", help="Merchant id (default: every merchant).")
 @period_option
+@click.option("--early", is_flag=True, help="Close a month that has not ended yet (UTC).")
 @json_option
-def close_command(merchant: str | None, period: str, as_json: bool) -> None:
+def close_command(merchant: str | None, period: str, early: bool, as_json: bool) -> None:
     """Close a month: last accruals, tier true-up, contributor shares, then lock it."""
-    month = parse_period(period)
-    with services().db.connection() as conn:
-        merchants = [merchant] if merchant else list_merchant_ids(conn)
-        results = [close_month(conn, m, month) for m in merchants]
+    results = close_months(services().db, period, merchant, early)
+    merchants = [r.merchant_id for r in results]
     closed = [r.merchant_id for r in results if r.closed_now]
     if as_json:
         emit_json(
@@ -121,9 +110,7 @@ def close_command(merchant: str | None, period: str, as_json: bool) -> None:
 def statement_command(merchant: str, period: str, out_dir: Path, as_of, as_json: bool) -> None:
     """A merchant's statement for a month: charges, commissions, clawbacks, total due."""
     on = as_of.date() if as_of else date.today()
-    with services().db.connection() as conn:
-        statement = build_statement(conn, merchant, parse_period(period), on)
-    paths = write_statement(statement, out_dir)
+    statement, paths = billing.statement(services().db, merchant, period, on, out_dir)
     if as_json:
         emit_json({**statement.as_dict(), "files": {k: str(p) for k, p in paths.items()}})
         return
@@ -134,6 +121,42 @@ def statement_command(merchant: str, period: str, out_dir: Path, as_of, as_json:
     ]
     emit_table(f"statement {merchant} {period}", ["currency", "kind", "amount"], rows)
     status(f"written: {paths['html']}")
+
+
+@finance_group.command("unattributed")
+@click.option("--merchant", required=True)
+@period_option
+@json_option
+def unattributed_command(merchant: str, period: str, as_json: bool) -> None:
+    """Orders of a month no ad was credited with, and why (no interaction, outside the
+    click window, …)."""
+    orders = billing.unattributed(services().db, merchant, period)
+    if as_json:
+        emit_json(
+            {
+                "merchant_id": merchant,
+                "period": period,
+                "orders": [
+                    {**o, "ordered_at": o["ordered_at"].isoformat(), "net": str(o["net"])}
+                    for o in orders
+                ],
+            }
+        )
+        return
+    emit_table(
+        f"unattributed orders {merchant} {period}",
+        ["order", "ordered at (UTC)", "customer", "net", "reason"],
+        [
+            (
+                o["order_id"],
+                f"{o['ordered_at']:%Y-%m-%d %H:%M}",
+                o["customer_key"],
+                f"{o['net']} {o['currency']}",
+                o["reason"],
+            )
+            for o in orders
+        ],
+    )
 
 
 @finance_group.command("reconcile")
@@ -148,27 +171,39 @@ def statement_command(merchant: str, period: str, out_dir: Path, as_of, as_json:
 @click.option(
     "--tolerance", default="0.01", show_default=True, help="Largest difference that matches."
 )
+@click.option(
+    "--as-of",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="Subtract refunds dated up to this day (default: the month's last day).",
+)
 @out_option
 @json_option
-def reconcile_command(merchant, period, settlement, tolerance, out_dir, as_json) -> None:
+def reconcile_command(merchant, period, settlement, tolerance, as_of, out_dir, as_json) -> None:
     """Match a settlement report against attributed lines; exit 3 if anything differs."""
     try:
         allowed = Decimal(tolerance)
     except InvalidOperation:
         raise AdreelError(f"--tolerance {tolerance!r} is not a decimal amount") from None
-    with services().db.connection() as conn:
-        result = reconcile(conn, merchant, parse_period(period), settlement, allowed)
-    paths = write_reconciliation(result, out_dir)
+    result, paths = billing.reconcile_settlement(
+        services().db, merchant, period, settlement, allowed, out_dir, as_of and as_of.date()
+    )
     if as_json:
         emit_json({**result.as_dict(), "files": {k: str(p) for k, p in paths.items()}})
     else:
-        rows = [(o, t["rows"], t["adreel"], t["settlement"]) for o, t in result.totals().items()]
+        rows = [
+            (o, t["rows"], _by_currency(t["adreel"]), _by_currency(t["settlement"]))
+            for o, t in result.totals().items()
+        ]
         emit_table(
             f"reconciliation {merchant} {period}", ["outcome", "rows", "adreel", "settlement"], rows
         )
         status(f"written: {paths['html']}")
     if not result.ok:
         sys.exit(MISMATCH_EXIT)
+
+
+def _by_currency(amounts: dict[str, str]) -> str:
+    return ", ".join(f"{amount} {currency}" for currency, amount in amounts.items())
 
 
 @finance_group.command("contributor")
@@ -181,9 +216,7 @@ def contributor_command(template: str, contributor: str, share: str) -> None:
         value = Decimal(share)
     except InvalidOperation:
         raise AdreelError(f"--share {share!r} is not a decimal such as 0.10") from None
-    with services().db.connection() as conn:
-        set_contributor(conn, template, contributor, value)
-        conn.commit()
+    billing.set_template_contributor(services().db, template, contributor, value)
     status(f"{template}: {contributor} earns {value} of its revenue from the next close on")
 
 
@@ -194,16 +227,19 @@ def contributor_command(template: str, contributor: str, share: str) -> None:
 @json_option
 def payouts_command(period: str, contributor: str | None, reference: str | None, as_json) -> None:
     """What each template contributor earned, was paid and is owed for a closed month."""
-    month = parse_period(period)
     if contributor and not reference:
         raise AdreelError("--pay needs --reference: the payment's reference, for the audit trail")
-    with services().db.connection() as conn:
-        if contributor:
-            paid = record_payout(conn, month, contributor, reference, date.today())
-            status(f"{contributor}: recorded {paid} paid ({reference})")
-        rows = owed(conn, month)
+    result = billing.payouts(services().db, period, contributor, reference)
+    if result.already_paid is not None:
+        status(
+            f"{contributor}: already paid for {period} "
+            f"(reference {', '.join(result.already_paid)}); nothing recorded"
+        )
+    elif contributor:
+        status(f"{contributor}: recorded {result.paid} paid ({reference})")
+    rows = result.contributors
     if as_json:
-        emit_json({"period": period, "contributors": rows})
+        emit_json({"period": period, "contributors": rows, "already_paid": result.already_paid})
         return
     emit_table(
         f"payouts {period}",

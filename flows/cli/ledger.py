@@ -6,8 +6,7 @@ import sys
 
 import click
 
-from billing.ledger import balances
-from billing.verify import verify_ledger
+from billing import service as billing
 from flows.cli.output import emit_json, emit_table, status
 from storage.services import services
 
@@ -25,8 +24,7 @@ def verify_command(merchant: str | None, as_json: bool) -> None:
 
     Exits 1 on any difference.
     """
-    with services().db.connection() as conn:
-        check = verify_ledger(conn, merchant)
+    check = billing.verify(services().db, merchant)
     if as_json:
         emit_json(
             {
@@ -63,8 +61,7 @@ def verify_command(merchant: str | None, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def balances_command(merchant: str, as_json: bool) -> None:
     """A merchant's accounts: balance (credits minus debits), held and available."""
-    with services().db.connection() as conn:
-        rows = balances(conn, merchant)
+    rows = billing.account_balances(services().db, merchant)
     if as_json:
         emit_json({"merchant_id": merchant, "accounts": rows})
         return

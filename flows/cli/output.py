@@ -34,5 +34,6 @@ def emit_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
 
 
 def status(message: str) -> None:
-    """A line for the person at the terminal: stderr, so stdout stays data."""
-    Console(stderr=True).print(message)
+    """A line for the person at the terminal: stderr, so stdout stays data. Never wrapped
+    (a terminal wraps it anyway; a log or a script reading it gets the line whole)."""
+    Console(stderr=True, soft_wrap=True).print(message)

@@ -23,6 +23,7 @@ from composer import (
     load_brand_kit,
     load_image,
 )
+from composer.defaults import DEFAULT_FORMAT, DEFAULT_LOCALE, DEFAULT_PLATFORMS, DEFAULT_TEMPLATE
 from flows.cli.output import emit_json, status
 from generation.rendering import BrandKits
 from storage.errors import AdreelError
@@ -36,15 +37,19 @@ from storage.services import services
     "--product", "product_ids", required=True, multiple=True,
     help="Product id; repeat for the carousel (3 to 5).",
 )  # fmt: skip
-@click.option("--template", default="showcase", show_default=True, help=", ".join(TEMPLATES))
-@click.option("--format", "ad_format", default="9x16", show_default=True, help=", ".join(FORMATS))
+@click.option("--template", default=DEFAULT_TEMPLATE, show_default=True, help=", ".join(TEMPLATES))
+@click.option(
+    "--format", "ad_format", default=DEFAULT_FORMAT, show_default=True, help=", ".join(FORMATS)
+)
 @click.option(
     "--platform", "platforms", multiple=True, help=f"{', '.join(PLATFORM_PRESETS)} (repeatable)."
 )
 @click.option(
     "--duration", default=6, show_default=True, type=click.Choice([str(d) for d in DURATIONS_S])
 )
-@click.option("--locale", default="en_US", show_default=True, help="Prices and call to action.")
+@click.option(
+    "--locale", default=DEFAULT_LOCALE, show_default=True, help="Prices and call to action."
+)
 @click.option(
     "--brand",
     "brand_file",
@@ -84,7 +89,8 @@ def render_command(
         ad_format=ad_format,
         products=products,
         duration_s=float(duration),
-        platforms=platforms or (("tiktok",) if ad_format == "9x16" else ("feed",)),
+        # The feed preset takes every format; the default platforms take the default format.
+        platforms=platforms or (DEFAULT_PLATFORMS if ad_format == DEFAULT_FORMAT else ("feed",)),
         locale=locale,
         brand=brand,
         preview=preview,
@@ -128,7 +134,7 @@ def _stored_kit(merchant: str, products: tuple[ProductCopy, ...]) -> BrandKit:
     """The merchant's kit from `adreel brand set`, as campaign renders use it."""
     svc = services()
     kits = BrandKits(svc.settings, svc.db, svc.store)
-    return kits.for_job({"merchant_id": merchant, "brand": products[0].brand})
+    return kits.for_merchant(merchant, products[0].brand)
 
 
 def _copy(row: dict, store) -> ProductCopy:
@@ -138,15 +144,7 @@ def _copy(row: dict, store) -> ProductCopy:
             image = load_image(store.read(row["image_key"]), f"image of {row['product_id']}")
         except StorageError as exc:
             status(f"image of {row['product_id']} unreadable ({exc}): layout without it")
-    return ProductCopy(
-        title=row["title"],
-        price=row["price"],
-        currency=row["currency"],
-        sale_price=row.get("sale_price"),
-        description=row.get("description") or "",
-        brand=row.get("brand") or "",
-        image=image,
-    )
+    return ProductCopy.from_product(row, image)
 
 
 def _clip(path: Path) -> np.ndarray:

@@ -6,10 +6,7 @@ from datetime import date
 
 import click
 
-from billing.contracts import contract_at
-from billing.errors import LedgerError
-from billing.ledger import balances
-from billing.tokens import buy_pack
+from billing import service as billing
 from flows.cli.output import emit_json, emit_table, status
 from storage.services import services
 
@@ -28,24 +25,8 @@ def wallet_group() -> None:
 def buy_command(merchant: str, pack_name: str, key: str, on, as_json: bool) -> None:
     """Credit the wallet with a pack's tokens at the contract's price (replay-safe)."""
     when = on.date() if on else date.today()
-    with services().db.connection() as conn:
-        version, contract = contract_at(conn, merchant, when)
-        packs = {p.name: p for p in (contract.tokens.packs if contract.tokens else [])}
-        if pack_name not in packs:
-            raise LedgerError(
-                f"contract v{version} of {merchant} has no pack {pack_name!r}; "
-                f"packs: {', '.join(packs) or 'none'}"
-            )
-        pack = packs[pack_name]
-        posted = buy_pack(
-            conn,
-            merchant,
-            pack.tokens,
-            pack.price,
-            contract.currency,
-            f"token_pack:{merchant}:{key}",
-            when,
-        )
+    bought = billing.buy_token_pack(services().db, merchant, pack_name, key, when)
+    posted, pack, currency = bought.posted, bought.pack, bought.currency
     if as_json:
         emit_json(
             {
@@ -54,12 +35,12 @@ def buy_command(merchant: str, pack_name: str, key: str, on, as_json: bool) -> N
                 "created": posted.created,
                 "tokens": pack.tokens,
                 "price": pack.price,
-                "currency": contract.currency,
+                "currency": currency,
             }
         )
     elif posted.created:
         status(
-            f"{merchant}: +{pack.tokens} tokens for {pack.price} {contract.currency} "
+            f"{merchant}: +{pack.tokens} tokens for {pack.price} {currency} "
             f"(transaction {posted.txn_id})"
         )
     else:
@@ -74,13 +55,9 @@ def buy_command(merchant: str, pack_name: str, key: str, on, as_json: bool) -> N
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def show_command(merchant: str, as_json: bool) -> None:
     """Tokens in the wallet: balance, held by renders in flight, available."""
-    with services().db.connection() as conn:
-        wallet = [r for r in balances(conn, merchant) if r["kind"] == "wallet"]
-    row = wallet[0] if wallet else {"balance": 0, "held": 0, "available": 0}
+    row = billing.wallet(services().db, merchant)
     if as_json:
-        emit_json(
-            {"merchant_id": merchant, **{k: row[k] for k in ("balance", "held", "available")}}
-        )
+        emit_json({"merchant_id": merchant, **row})
         return
     emit_table(
         f"Token wallet of {merchant}",

@@ -11,8 +11,15 @@ ON CONFLICT (merchant_id) DO NOTHING;
 SELECT merchant_id FROM merchants ORDER BY merchant_id;
 
 -- name: merchant_currency
--- A merchant's default currency.
+-- A merchant's default currency (NULL: none set).
 SELECT default_currency FROM merchants WHERE merchant_id = %(merchant_id)s;
+
+-- name: set_merchant_currency
+-- Store a merchant's default currency; returns the one it replaced.
+UPDATE merchants m SET default_currency = %(currency)s
+FROM (SELECT default_currency FROM merchants WHERE merchant_id = %(merchant_id)s FOR UPDATE) old
+WHERE m.merchant_id = %(merchant_id)s
+RETURNING old.default_currency AS previous;
 
 -- name: merchant_exists
 -- Whether a merchant is known (a kit for an unknown one is refused before any upload).

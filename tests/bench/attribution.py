@@ -24,7 +24,7 @@ import pyarrow.csv as pacsv
 from attribution.imports import import_file
 from billing.contracts import _validated, create_version
 from tests.bench._scratch import scratch_database
-from tests.finance_helpers import gmv_contract
+from tests.helpers.finance import gmv_contract
 
 OCTOBER = np.datetime64("2026-10-01T00:00:00", "s")
 MONTH_S = 31 * 24 * 3600

@@ -3,7 +3,6 @@ and a token pack, and campaign files, all through the CLI as a user would."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import yaml
 
 from generation.metering import tokens_for
 from storage.services import services
-from tests.conftest import run_adreel
+from tests.helpers.cli import cli_json, cli_ok
 
 PREVIEW_TOKENS = tokens_for(96, 160, 9)  # builtin:tiny's preview profile
 FINAL_TOKENS = tokens_for(160, 288, 17)  # and its final profile
@@ -29,16 +28,6 @@ tokens:
 raas:
   - {{format: "9x16", duration_s: 6, price: "4.00"}}
 """
-
-
-def cli_ok(*args: str, env: dict, timeout: int = 600) -> str:
-    result = run_adreel(*args, env=env, timeout=timeout)
-    assert result.returncode == 0, result.stderr
-    return result.stdout
-
-
-def cli_json(*args: str, env: dict, timeout: int = 600) -> dict:
-    return json.loads(cli_ok(*args, "--json", env=env, timeout=timeout).strip().splitlines()[-1])
 
 
 def merchant_with_catalog(

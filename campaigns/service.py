@@ -1,0 +1,193 @@
+"""What account managers and merchants do with campaigns, one function per operation.
+
+The CLI and the HTTP API call these (the Prefect flow in ``flows.campaign_flow`` runs
+the campaign itself): each takes plain values, owns its transaction and raises
+``AdreelError`` subclasses with one line a person can act on.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from campaigns import records as rows
+from campaigns.spec import CampaignSpec, check_cron, check_timezone, next_run, parse_campaign_file
+from catalog.products import list_products
+from storage.db import Database
+from storage.errors import AdreelError
+from storage.merchants import require_merchant
+from storage.services import Services
+
+MATERIAL_FIELDS = (
+    "product_id",
+    "template",
+    "format",
+    "locale",
+    "variant",
+    "preview_status",
+    "preview_asset_id",
+    "decision",
+    "reason",
+    "final_status",
+    "final_asset_id",
+    "delivered_at",
+)
+
+
+class MissingProducts(AdreelError):
+    """A campaign file lists product ids the merchant's catalog does not have (live)."""
+
+    def __init__(self, path: Path, merchant_id: str, missing: list[str]) -> None:
+        self.missing = missing
+        super().__init__(
+            f"{path}: products.ids: not in {merchant_id}'s catalog (or removed): "
+            f"{', '.join(missing)}; correct them, or pass --allow-missing to save the "
+            "campaign without them"
+        )
+
+
+def missing_product_ids(conn, merchant_id: str, product_ids: list[str] | None) -> list[str]:
+    """The ids a campaign lists that are not live products of the merchant, in order."""
+    if not product_ids:
+        return []
+    live = {
+        p["product_id"]
+        for p in list_products(conn, merchant_id, product_ids)
+        if p["removed_at"] is None
+    }
+    return [product_id for product_id in product_ids if product_id not in live]
+
+
+def save_campaign(
+    db: Database, merchant_id: str, path: Path, allow_missing: bool = False
+) -> tuple[CampaignSpec, bool, list[str]]:
+    """Validate a campaign file and save it (again: replaces it). Returns the spec, True if
+    it is new, and the product ids it lists that the catalog lacks: refused unless
+    ``allow_missing`` (then ``campaign status`` keeps reporting them)."""
+    spec = parse_campaign_file(path)
+    with db.connection() as conn, conn.transaction():
+        require_merchant(conn, merchant_id)
+        missing = missing_product_ids(conn, merchant_id, spec.products.ids)
+        if missing and not allow_missing:
+            raise MissingProducts(path, merchant_id, missing)
+        created = rows.save_campaign(conn, spec.campaign, merchant_id, spec.model_dump(mode="json"))
+        if spec.schedule:
+            rows.set_schedule(conn, spec.campaign, spec.schedule.cron, spec.schedule.timezone)
+    return spec, created, missing
+
+
+def schedule_text(campaign: dict) -> str:
+    return f"{campaign['cron']} ({campaign['timezone']})" if campaign["cron"] else "on demand"
+
+
+def list_campaigns(db: Database, merchant_id: str | None = None) -> list[dict]:
+    """Campaigns with their schedule, next run and last run."""
+    with db.connection() as conn:
+        found = rows.list_campaigns(conn, merchant_id)
+    return [
+        {
+            "campaign_id": c["campaign_id"],
+            "merchant_id": c["merchant_id"],
+            "schedule": schedule_text(c),
+            "next_run": next_run(c["cron"], c["timezone"]) if c["cron"] else None,
+            "last_status": c["last_status"],
+            "last_started_at": c["last_started_at"],
+        }
+        for c in found
+    ]
+
+
+def set_schedule(db: Database, campaign_id: str, cron: str | None, timezone: str = "UTC"):
+    """Run the campaign on ``cron`` in ``timezone``; ``cron`` None removes the schedule.
+    Returns the next run, if scheduled."""
+    if cron:
+        try:
+            check_cron(cron)
+            check_timezone(timezone)
+        except ValueError as exc:
+            raise AdreelError(str(exc)) from None
+    with db.connection() as conn:
+        rows.set_schedule(conn, campaign_id, cron, timezone if cron else None)
+    return next_run(cron, timezone) if cron else None
+
+
+def campaign_status(db: Database, campaign_id: str) -> dict:
+    """Every material (preview, decision, final, delivery), the budget and recent runs."""
+    with db.connection() as conn:
+        campaign = rows.get_campaign(conn, campaign_id)
+        materials = rows.campaign_materials(conn, campaign_id)
+        runs = rows.recent_runs(conn, campaign_id)
+        used = rows.campaign_tokens_used(conn, campaign_id)
+        listed = (campaign["spec"].get("products") or {}).get("ids")
+        missing = missing_product_ids(conn, campaign["merchant_id"], listed)
+    return {
+        "campaign_id": campaign_id,
+        "merchant_id": campaign["merchant_id"],
+        "schedule": schedule_text(campaign),
+        "tokens_used": used,
+        "token_budget": campaign["spec"].get("token_budget"),
+        "materials": [{key: m[key] for key in MATERIAL_FIELDS} for m in materials],
+        "runs": [
+            {k: r[k] for k in ("run_id", "status", "started_at", "finished_at")} for r in runs
+        ],
+        "not_rendered": _not_rendered(runs[0]["summary"]) if runs else [],
+        # ids the campaign file lists that the catalog lacks (saved with --allow-missing)
+        "missing_products": missing,
+    }
+
+
+def _not_rendered(summary: dict) -> list[dict]:
+    return [
+        item
+        for stage in ("previews", "finals")
+        for item in (summary.get(stage) or {}).get("not_rendered", [])
+    ]
+
+
+def preview_sheet(services: Services, campaign_id: str, out: Path, decision: str | None) -> int:
+    """Write a PNG of the campaign's preview posters (only ``decision``'s, if given);
+    returns how many it shows."""
+    from campaigns.delivery import write_preview_sheet  # Pillow, only when drawing
+
+    with services.db.connection() as conn:
+        campaign = rows.get_campaign(conn, campaign_id)
+        previews = rows.campaign_previews(conn, campaign_id)
+    if not previews:
+        raise AdreelError(
+            f"campaign {campaign_id} has no previews yet; `adreel campaign run {campaign_id}` "
+            "renders them"
+        )
+    shown = write_preview_sheet(campaign, previews, services.store, out, decision)
+    if not shown:
+        raise AdreelError(
+            f"campaign {campaign_id} has no {decision} previews (of {len(previews)}); "
+            "nothing written"
+        )
+    return shown
+
+
+def decide(
+    db: Database,
+    campaign_id: str,
+    decision: str,
+    asset_ids: list[int] | None,
+    reason: str | None = None,
+) -> list[int]:
+    """Approve or reject previews (``asset_ids`` None: every preview awaiting a decision).
+    All or nothing: an id that is not such a preview changes nothing and is named."""
+    with db.connection() as conn, conn.transaction():
+        rows.get_campaign(conn, campaign_id)
+        applied = rows.decide(conn, campaign_id, decision, asset_ids, reason)
+        unknown = sorted(set(asset_ids or []) - set(applied))
+        if unknown:
+            raise AdreelError(
+                f"campaign {campaign_id}: {', '.join(map(str, unknown))} "
+                "not previews of this campaign awaiting a decision (delivered finals cannot "
+                "change); nothing was changed"
+            )
+    return applied
+
+
+def scheduled_campaigns(db: Database) -> list[dict]:
+    """Campaigns with a schedule: id, merchant, cron and time zone (for deployments)."""
+    with db.connection() as conn:
+        return rows.scheduled_campaigns(conn)
