@@ -22,6 +22,7 @@ import pandas as pd
 from catalog.errors import CatalogError
 from catalog.schema import (
     CANONICAL,
+    FORMATS,
     META_MARKERS,
     REQUIRED,
     SHOPIFY_CLASSIC,
@@ -30,7 +31,6 @@ from catalog.schema import (
     canonical_header,
 )
 
-FORMATS = ("google", "meta", "shopify", "google_xml", "jsonl", "parquet")
 SAMPLE_BYTES = 64 * 1024
 GOOGLE_NS = "http://base.google.com/ns/1.0"
 ATOM_NS = "http://www.w3.org/2005/Atom"

@@ -110,3 +110,10 @@ def canonical_header(name: str) -> str:
     key = name.strip().lstrip("\ufeff").lower().replace(" ", "_")
     key = key.removeprefix("g:")
     return GOOGLE_ALIASES.get(key, key)
+
+
+# What an upload can be told: the feed's format (default: detected), when images are
+# fetched, and whether the file is the whole catalog or an update of some products.
+FORMATS = ("google", "meta", "shopify", "google_xml", "jsonl", "parquet")
+IMAGE_MODES = ("upload", "defer")
+UPLOAD_MODES = ("full", "update")

@@ -25,7 +25,8 @@ from catalog.errors import CatalogError, wrap_exceptions
 from catalog.images import ImageProblem, fetch_images
 from catalog.normalize import normalize_chunk
 from catalog.products import products_pending_images, set_product_image
-from catalog.readers import FORMATS, detect_format, read_chunks
+from catalog.readers import detect_format, read_chunks
+from catalog.schema import FORMATS, IMAGE_MODES, UPLOAD_MODES
 from catalog.uploads import (
     accepted_count,
     apply_upload,
@@ -42,8 +43,6 @@ from storage.objects import product_image_key, put_bytes, sha256_file
 from storage.services import Services
 
 CHUNK_ROWS = 100_000
-IMAGE_MODES = ("upload", "defer")
-UPLOAD_MODES = ("full", "update")
 MAX_QUARANTINED_VALUE = 500
 # What decides an upload's outcome besides its bytes: a replay must match all of it.
 REPLAY_KEY = ("file_sha256", "format", "currency", "images", "mode")

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import psycopg
 from psycopg.types.json import Jsonb
 
 from catalog.queries import query
+
+if TYPE_CHECKING:  # pandas costs a quarter second to import; listings do not need it
+    import pandas as pd
 
 STAGING_COLUMNS = [
     "row_number",

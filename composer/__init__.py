@@ -6,37 +6,41 @@ presets keep text out of the zones each platform covers. Static layers are drawn
 (``scene``), per-frame work is numpy (``frames``), ffmpeg encodes (``encode``).
 """
 
-from composer.brand import BrandKit, BrandKitError, load_brand_kit
-from composer.compose import AdRequest, ComposedAd, check_request, compose_ad, plan_scene
-from composer.copy import ProductCopy, format_price
-from composer.formats import DURATIONS_S, FPS, PLATFORMS, platforms_for
-from composer.formats import FORMATS as FORMAT_SIZES
-from composer.images import load_image
-from composer.templates import templates
+from importlib import import_module
 
-# What the composer makes; campaigns are validated against these.
-TEMPLATES = tuple(templates())
-FORMATS = tuple(FORMAT_SIZES)
-PLATFORM_PRESETS = tuple(PLATFORMS)
+# Where each public name lives. Loaded on first use (PEP 562), so a command that only
+# needs the tables of templates and formats does not import numpy, Pillow and ffmpeg.
+_HOMES = {
+    "BrandKit": "composer.brand",
+    "BrandKitError": "composer.brand",
+    "load_brand_kit": "composer.brand",
+    "AdRequest": "composer.compose",
+    "ComposedAd": "composer.compose",
+    "check_request": "composer.compose",
+    "compose_ad": "composer.compose",
+    "plan_scene": "composer.compose",
+    "ProductCopy": "composer.copy",
+    "format_price": "composer.copy",
+    "DURATIONS_S": "composer.formats",
+    "FPS": "composer.formats",
+    "PLATFORMS": "composer.formats",
+    "platforms_for": "composer.formats",
+    "load_image": "composer.images",
+}
 
-__all__ = [
-    "DURATIONS_S",
-    "FORMATS",
-    "FORMAT_SIZES",
-    "FPS",
-    "PLATFORMS",
-    "PLATFORM_PRESETS",
-    "TEMPLATES",
-    "AdRequest",
-    "BrandKit",
-    "BrandKitError",
-    "ComposedAd",
-    "ProductCopy",
-    "check_request",
-    "compose_ad",
-    "format_price",
-    "load_brand_kit",
-    "load_image",
-    "plan_scene",
-    "platforms_for",
-]
+
+def __getattr__(name: str):
+    if name in _HOMES:
+        return getattr(import_module(_HOMES[name]), name)
+    # What the composer makes; campaigns are validated against these.
+    if name == "TEMPLATES":
+        return tuple(import_module("composer.templates").templates())
+    if name in ("FORMATS", "FORMAT_SIZES"):
+        sizes = import_module("composer.formats").FORMATS
+        return tuple(sizes) if name == "FORMATS" else sizes
+    if name == "PLATFORM_PRESETS":
+        return tuple(import_module("composer.formats").PLATFORMS)
+    raise AttributeError(f"module 'composer' has no attribute {name!r}")
+
+
+__all__ = [*_HOMES, "FORMATS", "FORMAT_SIZES", "PLATFORM_PRESETS", "TEMPLATES"]

@@ -11,21 +11,25 @@ from __future__ import annotations
 import hashlib
 import json
 import mimetypes
+import os
 import re
-from dataclasses import dataclass
+import tempfile
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import psycopg
 from psycopg.types.json import Jsonb
 
-from composer.brand import BrandKitError, load_brand_kit
+from composer.brand import BrandKit, BrandKitError, load_brand_kit, parse_colour
+from composer.images import load_image
 from composer.queries import query
 from storage.db import Database
 from storage.errors import AdreelError
 from storage.merchants import require_merchant
-from storage.objects import ObjectStore, asset_key, sha256_file
+from storage.objects import ObjectStore, StorageError, asset_key, sha256_file
 from storage.services import Services
+from storage.settings import Settings
 
 _EXTENSION = re.compile(r"^[a-z0-9]{1,8}$")
 
@@ -154,3 +158,56 @@ def kit_digest(row: dict[str, Any]) -> str:
 def _extension(path: Path) -> str:
     ext = path.suffix.lower().lstrip(".")
     return ext if _EXTENSION.match(ext) else "bin"
+
+
+class BrandKits:
+    """Each merchant's stored brand kit, read once per batch; fonts are cached on disk
+    by digest under ``$ADREEL_HOME/brand-fonts``, so a worker downloads each once."""
+
+    def __init__(self, settings: Settings, db: Database, store: ObjectStore) -> None:
+        self.font_dir = settings.home / "brand-fonts"
+        self.db, self.store = db, store
+        self.kits: dict[str, BrandKit] = {}
+
+    def for_merchant(self, merchant_id: str, product_brand: str | None) -> BrandKit:
+        if merchant_id not in self.kits:
+            try:
+                self.kits[merchant_id] = self._load(merchant_id)
+            except StorageError as exc:
+                raise StorageError(f"brand kit of {merchant_id}: {exc}") from exc
+        kit = self.kits[merchant_id]
+        # A kit without a name shows the product's brand, as renders without a kit do.
+        return replace(kit, name=kit.name or product_brand or "")
+
+    def _load(self, merchant_id: str) -> BrandKit:
+        with self.db.connection() as conn:
+            row = get_brand_kit(conn, merchant_id)
+        if row is None:
+            return BrandKit()
+        logo = None
+        if row["logo_key"]:
+            logo = load_image(self.store.read(row["logo_key"]), f"logo of {merchant_id}")
+        return BrandKit(
+            name=row["name"],
+            primary=parse_colour(row["primary_colour"], "primary_colour"),
+            secondary=parse_colour(row["secondary_colour"], "secondary_colour"),
+            logo=logo,
+            font=self._font(row) if row["font_key"] else None,
+            call_to_action=row["call_to_action"],
+        )
+
+    def _font(self, row: dict) -> Path:
+        path = self.font_dir / f"{row['font_sha256']}{Path(row['font_key']).suffix}"
+        if not path.is_file():
+            self.font_dir.mkdir(parents=True, exist_ok=True)
+            handle, name = tempfile.mkstemp(dir=self.font_dir, suffix=".part")
+            os.close(handle)
+            partial = Path(name)
+            try:
+                self.store.download(row["font_key"], partial)
+                if sha256_file(partial) != row["font_sha256"]:
+                    raise StorageError(f"{row['font_key']} does not match its SHA-256")
+                partial.replace(path)  # atomic: a concurrent reader sees all or nothing
+            finally:
+                partial.unlink(missing_ok=True)
+        return path

@@ -14,10 +14,9 @@ without an image, and the job records why.
 from __future__ import annotations
 
 import logging
-import os
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -31,8 +30,7 @@ from composer import (
     compose_ad,
     load_image,
 )
-from composer.brand import parse_colour
-from composer.kits import get_brand_kit
+from composer.kits import BrandKits
 from composer.scene import on_card
 from generation.assets import record_asset
 from generation.engine import RenderedClip, RenderRequest, render_requests
@@ -114,59 +112,6 @@ class JobInputs:
     product: ProductCopy  # its image None: the template's layout without an image
     # why the ad has no product image (None: it has one)
     no_image_reason: str | None = None
-
-
-class BrandKits:
-    """Each merchant's stored brand kit, read once per batch; fonts are cached on disk
-    by digest under ``$ADREEL_HOME/brand-fonts``, so a worker downloads each once."""
-
-    def __init__(self, settings: Settings, db: Database, store: ObjectStore) -> None:
-        self.font_dir = settings.home / "brand-fonts"
-        self.db, self.store = db, store
-        self.kits: dict[str, BrandKit] = {}
-
-    def for_merchant(self, merchant_id: str, product_brand: str | None) -> BrandKit:
-        if merchant_id not in self.kits:
-            try:
-                self.kits[merchant_id] = self._load(merchant_id)
-            except StorageError as exc:
-                raise StorageError(f"brand kit of {merchant_id}: {exc}") from exc
-        kit = self.kits[merchant_id]
-        # A kit without a name shows the product's brand, as renders without a kit do.
-        return replace(kit, name=kit.name or product_brand or "")
-
-    def _load(self, merchant_id: str) -> BrandKit:
-        with self.db.connection() as conn:
-            row = get_brand_kit(conn, merchant_id)
-        if row is None:
-            return BrandKit()
-        logo = None
-        if row["logo_key"]:
-            logo = load_image(self.store.read(row["logo_key"]), f"logo of {merchant_id}")
-        return BrandKit(
-            name=row["name"],
-            primary=parse_colour(row["primary_colour"], "primary_colour"),
-            secondary=parse_colour(row["secondary_colour"], "secondary_colour"),
-            logo=logo,
-            font=self._font(row) if row["font_key"] else None,
-            call_to_action=row["call_to_action"],
-        )
-
-    def _font(self, row: dict) -> Path:
-        path = self.font_dir / f"{row['font_sha256']}{Path(row['font_key']).suffix}"
-        if not path.is_file():
-            self.font_dir.mkdir(parents=True, exist_ok=True)
-            handle, name = tempfile.mkstemp(dir=self.font_dir, suffix=".part")
-            os.close(handle)
-            partial = Path(name)
-            try:
-                self.store.download(row["font_key"], partial)
-                if sha256_file(partial) != row["font_sha256"]:
-                    raise StorageError(f"{row['font_key']} does not match its SHA-256")
-                partial.replace(path)  # atomic: a concurrent reader sees all or nothing
-            finally:
-                partial.unlink(missing_ok=True)
-        return path
 
 
 def _job_inputs(row: dict, kits: BrandKits, store: ObjectStore) -> JobInputs:

@@ -10,10 +10,12 @@ from __future__ import annotations
 import atexit
 from functools import cached_property
 
+import psycopg
+
 from storage.db import Database, open_database
 from storage.errors import MigrationError
 from storage.migrations import migrate, pending_migrations
-from storage.objects import ObjectStore, open_store
+from storage.objects import ObjectStore, StorageError, open_store
 from storage.settings import Settings, get_settings
 
 
@@ -59,6 +61,12 @@ def prepare_schema(db: Database, embedded: bool) -> None:
             f"the database at ADREEL_DATABASE_URL lacks {len(pending)} adreel migration(s) "
             f"(first: {first}); run `adreel db migrate`"
         )
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A fault of the database, object store or network that a retry may not meet again;
+    never bad input, which fails the same way again."""
+    return isinstance(exc, psycopg.OperationalError | StorageError | ConnectionError | TimeoutError)
 
 
 def close_services() -> None:

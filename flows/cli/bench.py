@@ -42,7 +42,12 @@ def bench_command(name: str, as_json: bool, options: tuple[str, ...]) -> None:
         sys.path.insert(0, repo_root)
     spec = importlib.util.spec_from_file_location(f"adreel_bench_{name}", path)
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except ModuleNotFoundError as exc:  # benchmarks use the test extra (moto, hypothesis...)
+        raise AdreelError(
+            f"bench {name} needs {exc.name!r}, part of the test extra: pip install -e '.[test]'"
+        ) from None
     result = module.main(list(options), standalone_mode=False)
     result = {"bench": name, **result, "peak_rss_mb": peak_rss_mb()}
     result["ratio"] = round(result["seconds"] / result["baseline_seconds"], 3)

@@ -8,9 +8,8 @@ from pathlib import Path
 import click
 
 from catalog.products import PRODUCT_STATUSES, catalog_products
-from catalog.readers import FORMATS
 from catalog.report import write_report
-from catalog.upload import IMAGE_MODES, UPLOAD_MODES, fetch_pending_images, upload_catalog
+from catalog.schema import FORMATS, IMAGE_MODES, UPLOAD_MODES
 from flows.cli.output import emit_json, emit_table, status
 from flows.progress import progress_bars, tracker
 from storage.services import services
@@ -59,6 +58,8 @@ def upload_command(
 
     Uploading the same file again, with the same options, changes nothing and says so.
     """
+    from catalog.upload import upload_catalog  # pandas and the validation suite: only here
+
     svc = services()
     with progress_bars(enabled=not as_json and sys.stderr.isatty()):
         advance = tracker(f"reading {file.name}", total=None)
@@ -137,6 +138,8 @@ def report_command(
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def fetch_images_command(merchant: str, base_dir: Path, as_json: bool) -> None:
     """Fetch product images deferred at upload (`catalog upload --images defer`)."""
+    from catalog.upload import fetch_pending_images  # pandas: only here
+
     counts = fetch_pending_images(services(), merchant, base_dir)
     if as_json:
         emit_json({"merchant_id": merchant, **counts})

@@ -6,28 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-import numpy as np
 
-from catalog.products import list_products
-from composer import (
-    DURATIONS_S,
-    FORMATS,
-    PLATFORM_PRESETS,
-    TEMPLATES,
-    AdRequest,
-    BrandKit,
-    BrandKitError,
-    ProductCopy,
-    check_request,
-    compose_ad,
-    load_brand_kit,
-    load_image,
-)
-from composer.defaults import DEFAULT_FORMAT, DEFAULT_LOCALE, DEFAULT_PLATFORMS, DEFAULT_TEMPLATE
+from composer import DURATIONS_S, FORMATS, PLATFORM_PRESETS, TEMPLATES
+from composer.defaults import DEFAULT_FORMAT, DEFAULT_LOCALE, DEFAULT_TEMPLATE
 from flows.cli.output import emit_json, status
-from generation.rendering import BrandKits
-from storage.errors import AdreelError
-from storage.objects import StorageError
 from storage.services import services
 
 
@@ -77,84 +59,36 @@ def render_command(
     as_json: bool,
 ) -> None:
     """Render one ad of catalog products to OUT/<product>-<template>-<format>.mp4."""
-    products = _products(merchant, list(product_ids))
-    try:
-        brand = load_brand_kit(brand_file) if brand_file else _stored_kit(merchant, products)
-    except BrandKitError as exc:
-        raise AdreelError(str(exc)) from None
-    except StorageError as exc:
-        raise AdreelError(f"brand kit of {merchant}: {exc}") from None
-    request = AdRequest(
+    from campaigns.sample import SampleAd, render_sample  # the composer: only when rendering
+
+    sample = SampleAd(
+        merchant_id=merchant,
+        product_ids=product_ids,
         template=template,
         ad_format=ad_format,
-        products=products,
         duration_s=float(duration),
-        # The feed preset takes every format; the default platforms take the default format.
-        platforms=platforms or (DEFAULT_PLATFORMS if ad_format == DEFAULT_FORMAT else ("feed",)),
         locale=locale,
-        brand=brand,
-        preview=preview,
-        long_side=1280 if preview else None,
-        clip_frames=_clip(clip_file) if clip_file else None,
-        clip_fps=24,
+        platforms=platforms,
+        brand_file=brand_file,
+        clip_file=clip_file,
         soundtrack=soundtrack,
+        preview=preview,
     )
-    name = f"{product_ids[0]}-{template}-{ad_format}".replace("/", "_")
-    try:
-        check_request(request)  # before anything is written
-    except ValueError as exc:
-        raise AdreelError(str(exc)) from None
-    status(f"rendering {name}")
-    ad = compose_ad(request, out_dir, name)
-    result = {
-        "video": str(ad.video_path),
-        "poster": str(ad.poster_path),
-        "thumbnail": str(ad.thumbnail_path),
-        "width": ad.width,
-        "height": ad.height,
-        "duration_s": ad.duration_s,
-    }
+    status(f"rendering {sample.name}")
+    ad = render_sample(services(), sample, out_dir, warn=status)
     if as_json:
-        emit_json(result)
+        emit_json(
+            {
+                "video": str(ad.video_path),
+                "poster": str(ad.poster_path),
+                "thumbnail": str(ad.thumbnail_path),
+                "width": ad.width,
+                "height": ad.height,
+                "duration_s": ad.duration_s,
+            }
+        )
     else:
         click.echo(ad.video_path)
-
-
-def _products(merchant: str, product_ids: list[str]) -> tuple[ProductCopy, ...]:
-    svc = services()
-    with svc.db.connection() as conn:
-        rows = {row["product_id"]: row for row in list_products(conn, merchant, product_ids)}
-    missing = [pid for pid in product_ids if pid not in rows]
-    if missing:
-        raise AdreelError(f"merchant {merchant!r} has no product {missing[0]!r}")
-    return tuple(_copy(rows[pid], svc.store) for pid in product_ids)
-
-
-def _stored_kit(merchant: str, products: tuple[ProductCopy, ...]) -> BrandKit:
-    """The merchant's kit from `adreel brand set`, as campaign renders use it."""
-    svc = services()
-    kits = BrandKits(svc.settings, svc.db, svc.store)
-    return kits.for_merchant(merchant, products[0].brand)
-
-
-def _copy(row: dict, store) -> ProductCopy:
-    image = None
-    if row.get("image_key"):
-        try:
-            image = load_image(store.read(row["image_key"]), f"image of {row['product_id']}")
-        except StorageError as exc:
-            status(f"image of {row['product_id']} unreadable ({exc}): layout without it")
-    return ProductCopy.from_product(row, image)
-
-
-def _clip(path: Path) -> np.ndarray:
-    from moviepy import VideoFileClip
-
-    try:
-        with VideoFileClip(str(path), audio=False) as video:
-            return np.stack(list(video.iter_frames(fps=24, dtype="uint8")))
-    except (OSError, KeyError) as exc:
-        raise AdreelError(f"{path}: cannot read the clip: {exc}") from None
 
 
 def register(cli: click.Group) -> None:
