@@ -8,9 +8,10 @@ from dataclasses import dataclass
 import psycopg
 
 from catalog.products import list_products
-from composer import platforms_for, templates
+from composer import platforms_for
 from composer.defaults import DEFAULT_FORMAT, DEFAULT_LOCALE, DEFAULT_PLATFORMS, DEFAULT_TEMPLATE
 from composer.formats import output_size
+from composer.templates import templates
 from generation.jobs import RenderJob, plan_render_job
 from generation.profiles import RenderProfile, render_profile
 from generation.requests import NEGATIVE_PROMPT, build_prompt, seed_for

@@ -91,3 +91,99 @@ def test_the_first_upload_on_a_fresh_home_sets_the_database_up(fresh_home, tmp_p
     assert listed.returncode == 0, listed.stderr
     stopped = _adreel(fresh_home, "db", "stop")
     assert stopped.returncode == 0 and "stopped" in stopped.stderr
+
+
+WALKTHROUGH_CONTRACT = """\
+effective_from: 2026-01-01
+currency: USD
+modes: [tokens, raas, gmv_share]
+tokens:
+  price_per_1000: "2.50"
+  packs:
+    - {name: starter, tokens: 100000, price: "100.00"}
+raas:
+  - {format: "9x16", duration_s: 6, price: "4.00"}
+gmv_share:
+  schedule: flat
+  tiers:
+    - {from: "0", rate: "0.20"}
+"""
+
+
+def _json(env: dict, *args: str) -> dict:
+    result = _adreel(env, *args, "--json")
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+def _ok(env: dict, *args: str) -> subprocess.CompletedProcess:
+    result = _adreel(env, *args)
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    return result
+
+
+def test_the_readme_walkthroughs_on_a_fresh_home(fresh_home, tmp_path):
+    """A merchant's and an account manager's campaign, then finance's month, as the
+    README writes them, on a home where nobody ran `adreel db migrate`."""
+    from catalog.sample import write_sample_catalog
+
+    catalog = write_sample_catalog(tmp_path / "sample")
+    _ok(fresh_home, "catalog", "upload", "--merchant", "acme", str(catalog))
+    contract = tmp_path / "contract.yaml"
+    contract.write_text(WALKTHROUGH_CONTRACT)
+    _ok(fresh_home, "contract", "create", "--merchant", "acme", "--file", str(contract))
+    _ok(fresh_home, "wallet", "buy", "--merchant", "acme", "--pack", "starter", "--key", "I-1")
+    spring = tmp_path / "spring.yaml"
+    spring.write_text(
+        "campaign: spring-sale\nproducts: {ids: [SKU-1001, SKU-1002]}\n"
+        "templates: [showcase]\nformats: ['9x16']\nlanguages: [en_US]\n"
+    )
+    _ok(fresh_home, "campaign", "create", "--merchant", "acme", "--file", str(spring))
+    first = _json(fresh_home, "campaign", "run", "spring-sale")
+    assert first["status"] == "awaiting_approval"
+    status = _json(fresh_home, "campaign", "status", "spring-sale")
+    previews = [m["preview_asset_id"] for m in status["materials"]]
+    assert len(previews) == 2 and all(previews)
+    _ok(fresh_home, "campaign", "contact-sheet", "spring-sale", "--out", str(tmp_path / "r.png"))
+    _ok(fresh_home, "assets", "url", str(previews[0]), "--merchant", "acme")
+    _ok(fresh_home, "campaign", "approve", "spring-sale", "--assets", str(previews[0]))
+    _ok(fresh_home, "campaign", "reject", "spring-sale", "--assets", str(previews[1]),
+        "--reason", "logo cut off")  # fmt: skip
+    second = _json(fresh_home, "campaign", "run", "spring-sale")
+    assert second["status"] == "delivered" and second["delivery"]["delivered"] == 1
+    final = next(
+        m["final_asset_id"]
+        for m in _json(fresh_home, "campaign", "status", "spring-sale")["materials"]
+        if m["final_asset_id"]
+    )
+    _ok(fresh_home, "assets", "download", str(final), str(tmp_path / "dl"), "--merchant", "acme")
+
+    clicks = tmp_path / "clicks.csv"
+    clicks.write_text(
+        "event_id,merchant_id,asset_id,kind,customer_key,occurred_at\n"
+        f"e1,acme,{final},click,c1,2026-10-03T10:00:00+00:00\n"
+    )
+    orders = tmp_path / "orders.csv"
+    orders.write_text(
+        "order_id,line_id,merchant_id,ordered_at,customer_key,product_id,quantity,"
+        "unit_price,currency\n"
+        "o1,1,acme,2026-10-04T09:00:00+00:00,c1,SKU-1001,2,50.00,USD\n"
+    )
+    _ok(fresh_home, "finance", "import-interactions", str(clicks))
+    accrued = _json(fresh_home, "finance", "import-orders", str(orders))
+    assert accrued["accrued_lines"] == 1
+    _ok(fresh_home, "finance", "close", "--period", "2026-10")
+    statement = _json(
+        fresh_home, "finance", "statement", "--merchant", "acme", "--period", "2026-10",
+        "--out", str(tmp_path / "statements"),
+    )  # fmt: skip
+    assert statement["currencies"]["USD"]["accrued_commissions"] == "20.00"
+    _ok(fresh_home, "ledger", "verify")
+
+
+def test_a_prefect_server_that_does_not_start_is_one_line(fresh_home):
+    env = {**fresh_home, "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "0"}
+    result = _adreel(env, "demo", "--limit", "1")
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 1 and len(lines) == 1, result.stderr
+    assert "PREFECT_API_URL" in lines[0]
