@@ -25,11 +25,11 @@ def assets_for_renders(conn: psycopg.Connection, request_hashes: list[str]) -> l
 def list_assets(
     conn: psycopg.Connection, merchant_id: str, campaign_id: str | None = None
 ) -> list[dict[str, Any]]:
-    params = {"merchant_id": merchant_id, "campaign_id": campaign_id}
+    params = {"merchant_id": merchant_id, "campaign_id": campaign_id, "asset_id": None}
     return conn.execute(query("list_assets"), params).fetchall()
 
 
 def find_asset(conn: psycopg.Connection, merchant_id: str, asset_id: int) -> dict | None:
     """The asset if it is this merchant's; None otherwise, whoever else it belongs to."""
-    params = {"merchant_id": merchant_id, "asset_id": asset_id}
-    return conn.execute(query("find_asset"), params).fetchone()
+    params = {"merchant_id": merchant_id, "campaign_id": None, "asset_id": asset_id}
+    return conn.execute(query("list_assets"), params).fetchone()

@@ -15,16 +15,11 @@ SELECT asset_id FROM assets
 WHERE merchant_id = %(merchant_id)s AND request_hash = %(request_hash)s
   AND variant = %(variant)s AND kind = %(kind)s;
 
--- name: list_assets_for_renders
--- Assets produced by a set of render jobs, for the run summary.
-SELECT * FROM assets
-WHERE request_hash = ANY(%(request_hashes)s::text[])
-ORDER BY product_id, variant, kind;
-
 -- name: list_assets
--- A merchant's assets, newest first, optionally of one campaign, each with the material
--- it is of: template, format, language, variant number (of the campaign's material; 0
--- outside a campaign) and profile, which together tell two ads of one product apart.
+-- A merchant's assets, newest first, optionally of one campaign or just one asset (another
+-- merchant's asset is simply not found), each with the material it is of: template,
+-- format, language, variant number (of the campaign's material; 0 outside a campaign)
+-- and profile, which together tell two ads of one product apart.
 SELECT a.*, coalesce(a.template, j.spec->>'template') AS material_template,
        j.spec->>'format' AS format, j.spec->>'locale' AS language, j.profile,
        coalesce(m.variant, 0) AS material_variant
@@ -38,23 +33,8 @@ LEFT JOIN LATERAL (
 ) m ON true
 WHERE a.merchant_id = %(merchant_id)s
   AND (%(campaign_id)s::text IS NULL OR a.campaign_id = %(campaign_id)s)
+  AND (%(asset_id)s::bigint IS NULL OR a.asset_id = %(asset_id)s)
 ORDER BY a.asset_id DESC;
-
--- name: find_asset
--- One asset of one merchant, with its material (as list_assets): another merchant's
--- asset is simply not found.
-SELECT a.*, coalesce(a.template, j.spec->>'template') AS material_template,
-       j.spec->>'format' AS format, j.spec->>'locale' AS language, j.profile,
-       coalesce(m.variant, 0) AS material_variant
-FROM assets a
-JOIN render_jobs j ON j.request_hash = a.request_hash
-LEFT JOIN LATERAL (
-    SELECT variant FROM campaign_materials cm
-    WHERE cm.campaign_id = a.campaign_id
-      AND (cm.preview_hash = a.request_hash OR cm.final_hash = a.request_hash)
-    ORDER BY variant LIMIT 1
-) m ON true
-WHERE a.asset_id = %(asset_id)s AND a.merchant_id = %(merchant_id)s;
 
 -- name: referenced_object_keys
 -- Every object key a row points at (assets, product images, brand kits' logos and
