@@ -128,6 +128,14 @@ def parse_contract(path: Path) -> Contract:
     return _validated(raw, str(path))
 
 
+def contract_from_dict(raw: object, source: str = "contract") -> Contract:
+    """Validate a contract given as a mapping (the file's fields, e.g. a JSON body);
+    errors name ``source`` and the field, as for a file."""
+    if not isinstance(raw, dict):
+        raise ContractError(f"{source}: a contract is a mapping of its fields")
+    return _validated(raw, source)
+
+
 def _validated(raw: dict, source: str) -> Contract:
     # Amounts as strings in YAML keep their exact digits; numbers are stringified first.
     try:

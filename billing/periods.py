@@ -10,7 +10,7 @@ import psycopg
 from billing.errors import LedgerError
 from billing.queries import query
 
-_PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_PERIOD = re.compile(r"^([1-9]\d{3})-(0[1-9]|1[0-2])$")  # year 0 is not a date
 
 
 def parse_period(text: str) -> date:

@@ -12,7 +12,14 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from billing.contracts import Contract, TokenPack, contract_at, create_version, parse_contract
+from billing.contracts import (
+    Contract,
+    TokenPack,
+    contract_at,
+    contract_from_dict,
+    create_version,
+    parse_contract,
+)
 from billing.errors import LedgerError
 from billing.ledger import Posted, balances
 from billing.payouts import owed, record_payout, set_contributor
@@ -83,7 +90,15 @@ def buy_token_pack(
 def add_contract(db: Database, merchant_id: str, path: Path) -> tuple[int, Contract]:
     """Validate a contract file and store it as the merchant's next version (a merchant
     seen for the first time is created, in the contract's currency)."""
-    contract = parse_contract(path)
+    return _store_contract(db, merchant_id, parse_contract(path))
+
+
+def add_contract_terms(db: Database, merchant_id: str, raw: dict) -> tuple[int, Contract]:
+    """``add_contract`` for a contract given as its fields (the HTTP API's JSON body)."""
+    return _store_contract(db, merchant_id, contract_from_dict(raw))
+
+
+def _store_contract(db: Database, merchant_id: str, contract: Contract) -> tuple[int, Contract]:
     with db.connection() as conn:
         ensure_merchant(conn, merchant_id, merchant_id, contract.currency)
         return create_version(conn, merchant_id, contract), contract

@@ -164,6 +164,14 @@ def commit_hold(conn: psycopg.Connection, hold_key: str, effective_date: date) -
     return posted
 
 
+def usage_value(conn: psycopg.Connection, hold_keys: list[str]) -> dict[str, Decimal]:
+    """Tokens (``TOKEN``) and the prepaid money (per currency) that these committed holds
+    used; holds not committed count nothing."""
+    keys = [f"token_usage:{key}" for key in hold_keys]
+    rows = conn.execute(query("usage_value"), {"usage_keys": keys})
+    return {row["asset"]: row["amount"] for row in rows}
+
+
 def _locked_hold(conn: psycopg.Connection, hold_key: str) -> dict:
     hold = conn.execute(query("get_hold"), {"hold_key": hold_key}).fetchone()
     if hold is None:

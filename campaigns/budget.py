@@ -16,9 +16,11 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC
+from decimal import Decimal
 
 from billing.errors import InsufficientTokens
-from billing.tokens import commit_hold, find_hold, hold_tokens, void_hold
+from billing.money import TOKEN
+from billing.tokens import commit_hold, find_hold, hold_tokens, usage_value, void_hold
 from generation.dispatch import RenderFailed, run_render_jobs
 from generation.jobs import RenderJob, get_render_jobs, usage_for_renders
 from storage.services import Services
@@ -37,6 +39,9 @@ class BudgetedRun:
     not_rendered: list[dict] = field(default_factory=list)
     # rendered, but lacking something (e.g. "rendered without product image: ...")
     warnings: list[dict] = field(default_factory=list)
+    # what this run's renders cost: tokens drawn from the wallet, and their prepaid value
+    committed_holds: list[str] = field(default_factory=list)
+    usage: dict[str, Decimal] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return {
@@ -45,6 +50,8 @@ class BudgetedRun:
             "failed": self.failed,
             "not_rendered": self.not_rendered,
             "warnings": self.warnings,
+            "tokens": int(self.usage.get(TOKEN, 0)),
+            "token_value": {c: str(v) for c, v in sorted(self.usage.items()) if c != TOKEN},
         }
 
 
@@ -59,8 +66,8 @@ def render_within_budget(
     """Render what fits, in the order given; ``budget_left`` None means no campaign cap."""
     jobs = _jobs(services, request_hashes)
     run = BudgetedRun(reused=[h for h in request_hashes if jobs[h]["status"] == "done"])
-    if bill_tokens:
-        _settle(services, run.reused, jobs)  # what a crashed run rendered is charged now
+    if bill_tokens:  # what a crashed run rendered is charged now
+        run.committed_holds += _settle(services, run.reused, jobs)
     if on_progress and run.reused:
         on_progress(len(run.reused))
     pending = [h for h in request_hashes if jobs[h]["status"] != "done"]
@@ -73,13 +80,16 @@ def render_within_budget(
         if held:
             _render(services, held, run, on_progress)
             if bill_tokens:
-                _settle(services, held, jobs)
+                run.committed_holds += _settle(services, held, jobs)
         if stop_reason:
             run.not_rendered = [
                 {"request_hash": h, "product_id": jobs[h]["product_id"], "reason": stop_reason}
                 for h in pending[start + len(held) :]
             ]
             break
+    if run.committed_holds:
+        with services.db.connection() as conn:
+            run.usage = usage_value(conn, run.committed_holds)
     return run
 
 
@@ -166,10 +176,14 @@ def _render(
             )
 
 
-def _settle(services: Services, request_hashes: list[str], jobs_before: dict[str, dict]) -> None:
-    """Commit the holds of rendered jobs at their usage date; void those of failed ones."""
+def _settle(
+    services: Services, request_hashes: list[str], jobs_before: dict[str, dict]
+) -> list[str]:
+    """Commit the holds of rendered jobs at their usage date, void those of failed ones;
+    return the keys committed now."""
+    committed: list[str] = []
     if not request_hashes:
-        return
+        return committed
     with services.db.connection() as conn:
         usage = {row["request_hash"]: row for row in usage_for_renders(conn, request_hashes)}
         now = {job["request_hash"]: job for job in get_render_jobs(conn, request_hashes)}
@@ -180,5 +194,7 @@ def _settle(services: Services, request_hashes: list[str], jobs_before: dict[str
                 continue  # rendered before tokens were billed, or settled already
             if now[request_hash]["status"] == "done" and request_hash in usage:
                 commit_hold(conn, key, usage[request_hash]["created_at"].astimezone(UTC).date())
+                committed.append(key)
             else:
                 void_hold(conn, key)
+    return committed

@@ -13,7 +13,7 @@ from composer.defaults import DEFAULT_FORMAT, DEFAULT_LOCALE, DEFAULT_PLATFORMS,
 from composer.formats import output_size
 from composer.templates import templates
 from generation.jobs import RenderJob, plan_render_job
-from generation.profiles import RenderProfile, render_profile
+from generation.profiles import RenderProfile, stage
 from generation.requests import NEGATIVE_PROMPT, build_prompt, seed_for
 from storage.services import Services
 
@@ -67,8 +67,9 @@ def plan_material_renders(
     campaign_id: str | None = None,
     platforms: tuple[str, ...] = DEFAULT_PLATFORMS,
 ) -> list[str]:
-    """Record one render job per material at a profile; return the hashes in order."""
-    profile = render_profile(model, profile_name)
+    """Record one render job per material at a profile; return the hashes in order.
+    ``model`` is the configured one; the job's is the one the profile names, if any."""
+    model, profile = stage(model, profile_name)
     hashes = []
     for material in materials:
         job = render_job(

@@ -8,6 +8,7 @@ each function takes the services bundle and ids and owns its transactions.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -175,16 +176,20 @@ def plan_finals(services: Services, campaign_id: str) -> list[str]:
 def deliver(
     services: Services, campaign_id: str, merchant_id: str, bill_raas: bool, out_dir: str
 ) -> dict:
-    """Mark rendered finals delivered, charge RaaS once each, write manifest and sheet."""
+    """Mark rendered finals delivered, charge RaaS once each, write manifest and sheet.
+    A final that failed its visual check is not delivered (``campaign status`` says why)."""
     _, spec = load_campaign(services.db, campaign_id)
     with services.db.connection() as conn, conn.transaction():
         finals = [
-            m for m in rows.campaign_materials(conn, campaign_id) if m["final_status"] == "done"
+            m
+            for m in rows.campaign_materials(conn, campaign_id)
+            if m["final_status"] == "done" and m["final_qa_status"] != "qa_failed"
         ]
         rows.mark_delivered(conn, campaign_id, [m["final_hash"] for m in finals])
-        charged = 0
+        charged, amounts = 0, Counter()
         if bill_raas:
             today = datetime.now(UTC).date()
+            _, contract = contract_at(conn, merchant_id, today)
             for material in finals:
                 posted = charge_accepted_material(
                     conn,
@@ -194,7 +199,10 @@ def deliver(
                     spec.duration_s,
                     today,
                 )
-                charged += posted.created
+                if posted.created:
+                    charged += 1
+                    price = contract.raas_price(material["format"], spec.duration_s)
+                    amounts[contract.currency] += price
     manifest = manifest_rows(finals, services.store)
     directory = Path(out_dir)
     csv_path, json_path = write_manifest(manifest, directory)
@@ -202,6 +210,7 @@ def deliver(
     return {
         "delivered": len(finals),
         "raas_charged": charged,
+        "raas_amount": {currency: str(amount) for currency, amount in sorted(amounts.items())},
         "manifest_csv": str(csv_path),
         "manifest_json": str(json_path),
         "contact_sheet": str(sheet) if sheet else None,

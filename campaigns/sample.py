@@ -47,11 +47,11 @@ class SampleAd:
         return f"{self.product_ids[0]}-{self.template}-{self.ad_format}".replace("/", "_")
 
 
-def render_sample(services: Services, sample: SampleAd, out_dir: Path, warn=None) -> ComposedAd:
+def render_sample(services: Services, sample: SampleAd, out_dir: Path, tell=None) -> ComposedAd:
     """Compose ``sample`` into ``out_dir/<name>.mp4`` (with poster and thumbnail); the
-    request is checked before anything is written. ``warn`` hears about products shown
-    without their image."""
-    products = _products(services, sample, warn)
+    request is checked before anything is written. ``tell`` hears, for the person
+    waiting, when rendering starts and which products are shown without their image."""
+    products = _products(services, sample, tell)
     request = AdRequest(
         template=sample.template,
         ad_format=sample.ad_format,
@@ -72,6 +72,8 @@ def render_sample(services: Services, sample: SampleAd, out_dir: Path, warn=None
         check_request(request)
     except ValueError as exc:
         raise AdreelError(str(exc)) from None
+    if tell:
+        tell(f"rendering {sample.name}")
     return compose_ad(request, out_dir, sample.name)
 
 

@@ -7,13 +7,22 @@ the campaign itself): each takes plain values, owns its transaction and raises
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 from campaigns import records as rows
-from campaigns.spec import CampaignSpec, check_cron, check_timezone, next_run, parse_campaign_file
+from campaigns.spec import (
+    CampaignSpec,
+    campaign_from_dict,
+    check_cron,
+    check_timezone,
+    next_run,
+    parse_campaign_file,
+)
 from catalog.products import list_products
+from generation.delivery import material_file_name, merchant_assets
 from storage.db import Database
-from storage.errors import AdreelError
+from storage.errors import AdreelError, NotFound
 from storage.merchants import require_merchant
 from storage.services import Services
 
@@ -30,19 +39,42 @@ MATERIAL_FIELDS = (
     "final_status",
     "final_asset_id",
     "delivered_at",
+    # the visual check: passed, qa_failed (with its reasons; not delivered) or unchecked
+    "preview_qa_status",
+    "preview_qa_reasons",
+    "final_qa_status",
+    "final_qa_reasons",
 )
 
 
 class MissingProducts(AdreelError):
     """A campaign file lists product ids the merchant's catalog does not have (live)."""
 
-    def __init__(self, path: Path, merchant_id: str, missing: list[str]) -> None:
+    def __init__(self, path: Path | str, merchant_id: str, missing: list[str]) -> None:
         self.missing = missing
         super().__init__(
             f"{path}: products.ids: not in {merchant_id}'s catalog (or removed): "
             f"{', '.join(missing)}; correct them, or pass --allow-missing to save the "
             "campaign without them"
         )
+
+
+class UnknownCampaign(NotFound):
+    """No such campaign, or (asked for a merchant) another merchant's: both read alike."""
+
+    def __init__(self, campaign_id: str) -> None:
+        super().__init__(f"no campaign {campaign_id!r}; `adreel campaign list` shows them")
+
+
+def campaign_of(conn, campaign_id: str, merchant_id: str | None = None) -> dict:
+    """The campaign row; UnknownCampaign if missing or (``merchant_id`` given) not its."""
+    try:
+        campaign = rows.get_campaign(conn, campaign_id)
+    except AdreelError:
+        raise UnknownCampaign(campaign_id) from None
+    if merchant_id is not None and campaign["merchant_id"] != merchant_id:
+        raise UnknownCampaign(campaign_id)
+    return campaign
 
 
 def missing_product_ids(conn, merchant_id: str, product_ids: list[str] | None) -> list[str]:
@@ -63,12 +95,25 @@ def save_campaign(
     """Validate a campaign file and save it (again: replaces it). Returns the spec, True if
     it is new, and the product ids it lists that the catalog lacks: refused unless
     ``allow_missing`` (then ``campaign status`` keeps reporting them)."""
-    spec = parse_campaign_file(path)
+    return _save(db, merchant_id, parse_campaign_file(path), path, allow_missing)
+
+
+def save_campaign_spec(
+    db: Database, merchant_id: str, raw: dict, source: str, allow_missing: bool = False
+) -> tuple[CampaignSpec, bool, list[str]]:
+    """``save_campaign`` for a campaign given as a mapping (the API's JSON body, the same
+    schema as the YAML file); errors name ``source`` and the field."""
+    return _save(db, merchant_id, campaign_from_dict(raw, source), source, allow_missing)
+
+
+def _save(
+    db: Database, merchant_id: str, spec: CampaignSpec, source, allow_missing: bool
+) -> tuple[CampaignSpec, bool, list[str]]:
     with db.connection() as conn, conn.transaction():
         require_merchant(conn, merchant_id)
         missing = missing_product_ids(conn, merchant_id, spec.products.ids)
         if missing and not allow_missing:
-            raise MissingProducts(path, merchant_id, missing)
+            raise MissingProducts(source, merchant_id, missing)
         created = rows.save_campaign(conn, spec.campaign, merchant_id, spec.model_dump(mode="json"))
         if spec.schedule:
             rows.set_schedule(conn, spec.campaign, spec.schedule.cron, spec.schedule.timezone)
@@ -96,9 +141,15 @@ def list_campaigns(db: Database, merchant_id: str | None = None) -> list[dict]:
     ]
 
 
-def set_schedule(db: Database, campaign_id: str, cron: str | None, timezone: str = "UTC"):
+def set_schedule(
+    db: Database,
+    campaign_id: str,
+    cron: str | None,
+    timezone: str = "UTC",
+    merchant_id: str | None = None,
+):
     """Run the campaign on ``cron`` in ``timezone``; ``cron`` None removes the schedule.
-    Returns the next run, if scheduled."""
+    Returns the next run, if scheduled. ``merchant_id``: only that merchant's campaign."""
     if cron:
         try:
             check_cron(cron)
@@ -106,14 +157,17 @@ def set_schedule(db: Database, campaign_id: str, cron: str | None, timezone: str
         except ValueError as exc:
             raise AdreelError(str(exc)) from None
     with db.connection() as conn:
+        if merchant_id is not None:
+            campaign_of(conn, campaign_id, merchant_id)
         rows.set_schedule(conn, campaign_id, cron, timezone if cron else None)
     return next_run(cron, timezone) if cron else None
 
 
-def campaign_status(db: Database, campaign_id: str) -> dict:
-    """Every material (preview, decision, final, delivery), the budget and recent runs."""
+def campaign_status(db: Database, campaign_id: str, merchant_id: str | None = None) -> dict:
+    """Every material (preview, decision, final, delivery), the budget and recent runs.
+    ``merchant_id``: only that merchant's campaign (another's reads as missing)."""
     with db.connection() as conn:
-        campaign = rows.get_campaign(conn, campaign_id)
+        campaign = campaign_of(conn, campaign_id, merchant_id)
         materials = rows.campaign_materials(conn, campaign_id)
         runs = rows.recent_runs(conn, campaign_id)
         used = rows.campaign_tokens_used(conn, campaign_id)
@@ -127,11 +181,44 @@ def campaign_status(db: Database, campaign_id: str) -> dict:
         "token_budget": campaign["spec"].get("token_budget"),
         "materials": [{key: m[key] for key in MATERIAL_FIELDS} for m in materials],
         "runs": [
-            {k: r[k] for k in ("run_id", "status", "started_at", "finished_at")} for r in runs
+            {
+                **{k: r[k] for k in ("run_id", "status", "started_at", "finished_at")},
+                "money": run_money(r["summary"] or {}),
+            }
+            for r in runs
         ],
         "not_rendered": _not_rendered(runs[0]["summary"]) if runs else [],
+        # finals held back from delivery by the visual check, and why
+        "qa_failed": [
+            {
+                "product_id": m["product_id"],
+                "format": m["format"],
+                "stage": stage,
+                "reasons": m[f"{stage}_qa_reasons"],
+            }
+            for m in materials
+            for stage in ("preview", "final")
+            if m[f"{stage}_qa_status"] == "qa_failed"
+        ],
         # ids the campaign file lists that the catalog lacks (saved with --allow-missing)
         "missing_products": missing,
+    }
+
+
+def run_money(summary: dict) -> dict:
+    """What a run cost the merchant: tokens its new renders drew from the wallet, their
+    prepaid value, and the RaaS charges for finals it delivered (amounts as strings)."""
+    stages = [summary.get(stage) or {} for stage in ("previews", "finals")]
+    value: dict[str, Decimal] = {}
+    for stage in stages:
+        for currency, amount in stage.get("token_value", {}).items():
+            value[currency] = value.get(currency, Decimal(0)) + Decimal(amount)
+    delivery = summary.get("delivery") or {}
+    return {
+        "tokens": sum(stage.get("tokens", 0) for stage in stages),
+        "token_value": {currency: str(amount) for currency, amount in sorted(value.items())},
+        "raas_charged": delivery.get("raas_charged", 0),
+        "raas_amount": delivery.get("raas_amount", {}),
     }
 
 
@@ -171,11 +258,13 @@ def decide(
     decision: str,
     asset_ids: list[int] | None,
     reason: str | None = None,
+    merchant_id: str | None = None,
 ) -> list[int]:
     """Approve or reject previews (``asset_ids`` None: every preview awaiting a decision).
-    All or nothing: an id that is not such a preview changes nothing and is named."""
+    All or nothing: an id that is not such a preview changes nothing and is named.
+    ``merchant_id``: only that merchant's campaign (another's reads as missing)."""
     with db.connection() as conn, conn.transaction():
-        rows.get_campaign(conn, campaign_id)
+        campaign_of(conn, campaign_id, merchant_id)
         applied = rows.decide(conn, campaign_id, decision, asset_ids, reason)
         unknown = sorted(set(asset_ids or []) - set(applied))
         if unknown:
@@ -191,3 +280,29 @@ def scheduled_campaigns(db: Database) -> list[dict]:
     """Campaigns with a schedule: id, merchant, cron and time zone (for deployments)."""
     with db.connection() as conn:
         return rows.scheduled_campaigns(conn)
+
+
+def material_links(
+    services: Services, campaign_id: str, merchant_id: str, expires_s: int
+) -> list[dict]:
+    """The campaign's materials (as in ``campaign_status``), each with presigned links
+    to what its preview and its final stored (video, poster, thumbnail), by kind."""
+    materials = campaign_status(services.db, campaign_id, merchant_id)["materials"]
+    assets = merchant_assets(services, merchant_id, campaign_id)
+    render_of = {a["asset_id"]: a["request_hash"] for a in assets}
+    by_render: dict[str, dict[str, dict]] = {}
+    for asset in assets:
+        by_render.setdefault(asset["request_hash"], {})[asset["kind"]] = asset
+    for material in materials:
+        for stage in ("preview", "final"):
+            stored = by_render.get(render_of.get(material[f"{stage}_asset_id"]), {})
+            material[f"{stage}_links"] = {
+                kind: {
+                    "asset_id": asset["asset_id"],
+                    "url": services.store.url(
+                        asset["object_key"], expires_s, download_name=material_file_name(asset)
+                    ),
+                }
+                for kind, asset in stored.items()
+            }
+    return materials

@@ -10,9 +10,15 @@ from catalog.money import PriceError, parse_price
 from catalog.queries import query
 from catalog.uploads import get_upload, rejected_rows
 from storage.db import Database
+from storage.errors import NotFound
 from storage.merchants import require_merchant
 
 PRODUCT_STATUSES = ("live", "removed", "quarantined")
+
+
+class UnknownUpload(NotFound):
+    def __init__(self, merchant_id: str, version: int) -> None:
+        super().__init__(f"merchant {merchant_id} has no catalog version {version}")
 
 
 def list_products(
@@ -90,3 +96,14 @@ def _quarantined(row: dict, default_currency: str | None) -> dict:
         "row": row["row_number"],
         "errors": row["errors"],
     }
+
+
+def upload_status(db: Database, merchant_id: str, version: int) -> dict[str, Any]:
+    """One catalog upload as recorded: its file, options, counts and rejected rows per
+    rule (``rule_counts``); UnknownUpload if the merchant has no such version."""
+    with db.connection() as conn:
+        require_merchant(conn, merchant_id)
+        upload = get_upload(conn, merchant_id, version)
+    if upload is None:
+        raise UnknownUpload(merchant_id, version)
+    return upload

@@ -1,4 +1,8 @@
-"""The generated clip behind an ad: scaled to cover the frame, dimmed, in yuv420p.
+"""The generated clip, the ad's hero: fitted into its box undimmed, in yuv420p.
+
+A clip of nearly the box's shape covers the box (at most ``COVER_SLACK`` of it cut off
+each way); any other is fitted whole, never cropped, and the rest of the frame shows a
+blurred, darkened copy of it, so that the frame is never empty and never still.
 
 Scaling every clip frame up to 1080x1920 was the composer's largest cost in Pillow.
 ffmpeg's scaler does the crop, the scale, the colour conversion and the dim (a lookup
@@ -15,18 +19,35 @@ import imageio_ffmpeg
 import numpy as np
 
 from composer.encode import widen_pipe
+from composer.formats import Box
 from composer.yuv import Planes
 
 # Scaled clip frames are kept up to this many bytes; past it, the clip plays at a lower
 # frame rate rather than memory growing with the clip's length.
 CLIP_CACHE_BYTES = 400 * 1024 * 1024
+COVER_SLACK = 0.06  # a clip whose shape differs from its box's by less covers the box
+
+
+def clip_placement(clip_size: tuple[int, int], frame_size: tuple[int, int], box: Box | None) -> Box:
+    """Where the clip's frames land, in frame pixels (beyond ``box`` where it covers)."""
+    box = box or Box(0, 0, *frame_size)
+    width, height = clip_size
+    box_w, box_h = box.size
+    covers = abs((width / height) / (box_w / box_h) - 1) < COVER_SLACK
+    ratio = (max if covers else min)(box_w / width, box_h / height)
+    fit_w, fit_h = round(width * ratio / 2) * 2, round(height * ratio / 2) * 2
+    left = box.left + (box_w - fit_w) // 4 * 2
+    top = box.top + (box_h - fit_h) // 4 * 2
+    return Box(left, top, left + fit_w, top + fit_h)
 
 
 class ClipBackground:
     """The clip's frames, each scaled once, when first shown; a clip shorter than the ad
     plays forwards and back (ping-pong), one frame is held, none gives ``fallback``."""
 
-    def __init__(self, clip_frames: np.ndarray | None, fps: float, size, dim: float, fallback):
+    def __init__(
+        self, clip_frames: np.ndarray | None, fps: float, size, dim: float, fallback, box=None
+    ):
         self.fps, self.fallback = fps, fallback
         count = 0 if clip_frames is None else len(clip_frames)
         frame_bytes = size[0] * size[1] * 3 // 2
@@ -38,7 +59,7 @@ class ClipBackground:
         self.scaled: list[Planes] = []
         self._scaler = None
         if count:
-            self._scaler = _Scaler(clip_frames[:: self.stride], size, dim)
+            self._scaler = _Scaler(clip_frames[:: self.stride], size, dim, box)
 
     def at(self, t: float) -> Planes:
         if not self.count:
@@ -54,21 +75,41 @@ class ClipBackground:
 
 
 class _Scaler:
-    """An ffmpeg process turning RGB clip frames into covering, dimmed yuv420p planes."""
+    """An ffmpeg process turning RGB clip frames into yuv420p frames: the clip fitted
+    (or covering) at ``clip_placement``, over a blurred and ``dim``-med copy of itself
+    that covers the frame wherever the clip does not."""
 
-    def __init__(self, frames: np.ndarray, size: tuple[int, int], dim: float):
+    def __init__(self, frames: np.ndarray, size: tuple[int, int], dim: float, box: Box | None):
         height, width = frames.shape[1:3]
-        ratio = max(size[0] / width, size[1] / height)
-        crop_w, crop_h = min(width, round(size[0] / ratio)), min(height, round(size[1] / ratio))
-        keep = 1 - dim
-        filters = (
-            f"crop={crop_w}:{crop_h},scale={size[0]}:{size[1]}:flags=bilinear,format=yuv420p,"
-            f"lutyuv=y=16+(val-16)*{keep:.4f}:u=128+(val-128)*{keep:.4f}:v=128+(val-128)*{keep:.4f}"
-        )
+        place = clip_placement((width, height), size, box)
+        frame = Box(0, 0, *size)
+        if (
+            place.left <= 0
+            and place.top <= 0
+            and place.right >= size[0]
+            and place.bottom >= size[1]
+        ):
+            crop = _crop_to(place, frame, (width, height))
+            graph = f"[0:v]{crop}scale={size[0]}:{size[1]}:flags=bilinear,format=yuv420p[out]"
+        else:
+            keep = 1 - dim
+            cover = _covering((width, height), size)
+            small = (max(2, size[0] // 12 // 2 * 2), max(2, size[1] // 12 // 2 * 2))
+            shown = Box(max(0, place.left), max(0, place.top),
+                        min(size[0], place.right), min(size[1], place.bottom))  # fmt: skip
+            graph = (
+                f"[0:v]split=2[a][b];"
+                f"[a]{_crop_to(cover, frame, (width, height))}scale={small[0]}:{small[1]},"
+                f"boxblur=3:2,scale={size[0]}:{size[1]}:flags=bilinear,"
+                f"lutrgb=r=val*{keep:.4f}:g=val*{keep:.4f}:b=val*{keep:.4f}[back];"
+                f"[b]{_crop_to(place, shown, (width, height))}"
+                f"scale={shown.size[0]}:{shown.size[1]}:flags=bilinear[front];"
+                f"[back][front]overlay={shown.left}:{shown.top},format=yuv420p[out]"
+            )
         command = [
             imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error",
             "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-i", "-",
-            "-vf", filters, "-f", "rawvideo", "-pix_fmt", "yuv420p", "-",
+            "-filter_complex", graph, "-map", "[out]", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-",
         ]  # fmt: skip
         self.size = size
         self.process = subprocess.Popen(
@@ -105,6 +146,28 @@ class _Scaler:
         self.feeder.join()
         for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
             stream.close()
+
+
+def _covering(clip_size: tuple[int, int], size: tuple[int, int]) -> Box:
+    """The clip scaled to cover the whole frame, centred (for the blurred backdrop)."""
+    ratio = max(size[0] / clip_size[0], size[1] / clip_size[1])
+    width, height = round(clip_size[0] * ratio), round(clip_size[1] * ratio)
+    left, top = (size[0] - width) // 2, (size[1] - height) // 2
+    return Box(left, top, left + width, top + height)
+
+
+def _crop_to(place: Box, shown: Box, clip_size: tuple[int, int]) -> str:
+    """An ffmpeg crop of the clip to the part of ``place`` (the clip in frame pixels)
+    that falls within ``shown``; empty when it is all shown."""
+    width, height = clip_size
+    scale_x, scale_y = width / place.size[0], height / place.size[1]
+    left = max(0, round((shown.left - place.left) * scale_x))
+    top = max(0, round((shown.top - place.top) * scale_y))
+    right = min(width, round((shown.right - place.left) * scale_x))
+    bottom = min(height, round((shown.bottom - place.top) * scale_y))
+    if (left, top, right, bottom) == (0, 0, width, height):
+        return ""
+    return f"crop={right - left}:{bottom - top}:{left}:{top},"
 
 
 def _ping_pong(index: int, count: int) -> int:

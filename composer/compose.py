@@ -23,6 +23,7 @@ from composer.formats import (
     platforms_for,
 )
 from composer.frames import render_frame
+from composer.qa import QaReport, check_ad, sample_times
 from composer.scene import Scene, build_scene
 from composer.templates import template
 from composer.yuv import Planes
@@ -49,6 +50,7 @@ class AdRequest:
     clip_frames: np.ndarray | None = field(default=None, compare=False, repr=False)
     clip_fps: float = 24.0
     soundtrack: Path | None = None
+    qa_skip: tuple[str, ...] = ()  # visual checks recorded as skipped (composer.qa.CHECKS)
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,7 @@ class ComposedAd:
     height: int
     duration_s: float
     thumbnail_path: Path | None = None
+    qa: QaReport | None = None  # the visual check
 
 
 def check_request(request: AdRequest) -> None:
@@ -114,17 +117,27 @@ def compose_ad(request: AdRequest, out_dir: Path, name: str = "ad") -> ComposedA
             log.warning("%r has no usable image: %s uses its fallback layout",
                         product.title[:60], request.template)  # fmt: skip
     clip = ClipBackground(
-        request.clip_frames, request.clip_fps, scene.size, scene.dim, scene.background
+        request.clip_frames,
+        request.clip_fps,
+        scene.size,
+        scene.dim,
+        scene.background,
+        scene.clip_box,
     )
     out_dir.mkdir(parents=True, exist_ok=True)
     video_path = out_dir / f"{name}.mp4"
     poster_path, thumbnail_path = out_dir / f"{name}.jpg", out_dir / f"{name}-thumb.jpg"
     poster_index = round(scene.body_s * 0.85 * FPS)
+    # Frames the visual check looks at, copied as they are made.
+    to_sample = {round(t * FPS): t for t in sample_times(scene)}
+    samples = {}
     with ThreadPoolExecutor(max_workers=1) as saver:
         saved = []
 
         def render(index: int, out: Planes) -> None:
             render_frame(scene, clip, index / FPS, out)
+            if index in to_sample:
+                samples[to_sample[index]] = out.copy()
             if index == poster_index:  # saved while the encoder works
                 saved.append(saver.submit(_save_poster, out.copy(), poster_path, thumbnail_path))
 
@@ -142,8 +155,14 @@ def compose_ad(request: AdRequest, out_dir: Path, name: str = "ad") -> ComposedA
             clip.close()
         for future in saved:
             future.result()
+    report = check_ad(scene, samples, request.clip_frames, request.qa_skip)
+    if report.reasons:
+        log.warning("%s %s fails its visual check: %s",
+                    request.template, request.ad_format, "; ".join(report.reasons))  # fmt: skip
     width, height = scene.size
-    return ComposedAd(video_path, poster_path, width, height, request.duration_s, thumbnail_path)
+    return ComposedAd(
+        video_path, poster_path, width, height, request.duration_s, thumbnail_path, report
+    )
 
 
 def _save_poster(frame: Planes, poster_path: Path, thumbnail_path: Path) -> None:

@@ -1,9 +1,11 @@
 """A template made concrete for one ad: every layer placed, timed and drawn once.
 
-What does not change per frame is computed here: text is fitted and drawn into
-premultiplied float arrays cropped to its ink, product images are cropped and scaled to
-a source a little larger than their box, the clip is scaled (and dimmed) once per
-frame it has, and the end card is drawn whole. ``frames.py`` then only blends arrays.
+What does not change per frame is computed here: text is fitted and drawn, on a panel
+tight around it, into premultiplied float arrays cropped to its ink; product images are
+fitted (never cropped) onto a card a little larger than their box; the clip's place is
+decided (``clip.py`` scales each of its frames once); the end card is drawn whole.
+``frames.py`` then only blends arrays. What the visual check needs (text boxes, glyph
+masks, where each product shows) is kept on the scene.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ ZOOM = 0.12  # Ken Burns: the product image zooms in by this much over its time 
 CARD = (246, 246, 246)  # behind transparent product images
 MUTED = (170, 170, 178)
 TEXT = (250, 250, 250)
+SHADE = (0, 0, 0)  # the panel behind text over the clip, drawn translucent
 
 
 @dataclass
@@ -40,6 +43,9 @@ class Overlay:
     start: float
     end: float
     motion: str | None = None
+    slot: str | None = None  # text: the slot it shows
+    glyph: np.ndarray | None = None  # text: bool HxW, the strokes' cores, over ``box``
+    backing: np.ndarray | None = None  # text on a panel: bool HxW, the panel
 
     def __post_init__(self) -> None:
         # Grown to even corners (with clear pixels) so chroma blends whole chroma pixels.
@@ -50,6 +56,10 @@ class Overlay:
             (0, 0),
         )
         self.box = box
+        if self.glyph is not None:
+            self.glyph = np.pad(self.glyph, pad[:2])
+        if self.backing is not None:
+            self.backing = np.pad(self.backing, pad[:2])
         alpha = np.pad(self.alpha, pad)
         premultiplied = np.pad(self.colour, pad) @ yuv.MATRIX.T + alpha * yuv.OFFSET
         height, width = alpha.shape[:2]
@@ -92,6 +102,19 @@ class Placed:
     box: Box
 
 
+@dataclass(frozen=True)
+class Shown:
+    """Where a product shows (the visual check's crop test): ``content`` is the whole
+    product image (or clip) in frame pixels at its largest, ``visible`` what of the
+    frame shows it."""
+
+    what: str  # "clip" or "image"
+    content: Box
+    visible: Box
+    start: float
+    end: float
+
+
 @dataclass
 class Scene:
     size: tuple[int, int]
@@ -105,6 +128,9 @@ class Scene:
     end_overlays: list[Overlay] = field(default_factory=list)
     watermark: Overlay | None = None
     placed: list[Placed] = field(default_factory=list)
+    clip_box: Box | None = None  # where the clip is fitted (frame pixels); None: whole frame
+    shown: list[Shown] = field(default_factory=list)
+    safe: Box | None = None
 
 
 def end_card_seconds(duration_s: float) -> float:
@@ -131,6 +157,7 @@ class Context:
             "muted": MUTED,
             "on_primary": _on(self.brand.primary),
             "on_secondary": _on(self.brand.secondary),
+            "shade": SHADE,
         }
         if name in named:
             return named[name]
@@ -160,6 +187,7 @@ def build_scene(
     )
     body_s = duration_s - end_card_seconds(duration_s)
     scene = Scene(size, body_s, duration_s, 0.0, _gradient(size, brand.secondary))
+    scene.safe = ctx.safe
     for layer in template.layers:
         _place(scene, ctx, layer, products, 0.0, body_s)
     for layer in end_card():
@@ -178,6 +206,7 @@ def _place(scene, ctx, layer: Layer, products, t0: float, t1: float, end: bool =
     start, stop = t0 + layer.start * (t1 - t0), t0 + layer.end * (t1 - t0)
     if layer.kind == "clip":
         scene.dim = layer.dim
+        scene.clip_box = yuv.even(Box(0, 0, *ctx.size).sub(layer.boxes[ctx.ad_format]))
         return
     if layer.kind == "fill":
         return  # the end card's fill is its base frame
@@ -203,6 +232,9 @@ def _place(scene, ctx, layer: Layer, products, t0: float, t1: float, end: bool =
         if placed is None:
             continue
         scene.placed.append(Placed(layer.kind, layer.slot, box))
+        if layer.kind == "image":
+            content = _product_on_screen(product.image.size, yuv.even(box), layer.motion)
+            scene.shown.append(Shown("image", content, box, a, b))
         if isinstance(placed, Picture):
             scene.pictures.append(placed)
         elif end:
@@ -227,6 +259,8 @@ def _draw(ctx: Context, layer: Layer, product, line, box: Box, start: float, end
         if product is None or product.image is None:
             return None
         box = yuv.even(box)
+        if layer.motion != "ken_burns":  # a still card (the end card's)
+            return _overlay(_contained(product.image, box.size), box, start, end, layer.motion)
         return Picture(box, yuv.ycbcr_planes(_picture_source(product.image, box.size)), start, end)
     if layer.kind == "logo":
         if ctx.brand.logo is None:
@@ -253,22 +287,39 @@ def _text_overlay(ctx: Context, layer: Layer, words: str, box: Box, start, end) 
     inner = box
     image = Image.new("RGBA", box.size, (0, 0, 0, 0))
     if layer.panel:
-        pad = round(min(box.size) * 0.12)
-        ImageDraw.Draw(image).rounded_rectangle(
-            (0, 0, box.size[0] - 1, box.size[1] - 1),
-            radius=round(min(box.size) * 0.25),
-            fill=ctx.colour(layer.panel),
+        pad_x, pad_y = (
+            round(min(box.size[1] * 0.3, size * 0.4)),
+            round(min(box.size[1] * 0.12, size * 0.2)),
         )
-        inner = Box(box.left + pad, box.top + pad // 2, box.right - pad, box.bottom - pad // 2)
+        inner = Box(box.left + pad_x, box.top + pad_y, box.right - pad_x, box.bottom - pad_y)
     drawn = text.render(words, inner.size, style, ctx.faces)
+    offset = (inner.left - box.left, inner.top - box.top)
+    ink = drawn.getbbox()
+    if layer.panel and ink is not None:
+        # Tight around the words, so that the clip shows everywhere else.
+        left, top, right, bottom = ink
+        ImageDraw.Draw(image).rounded_rectangle(
+            (left + offset[0] - pad_x, top + offset[1] - pad_y,
+             right + offset[0] + pad_x - 1, bottom + offset[1] + pad_y - 1),
+            radius=round(min(pad_x, (bottom - top) / 2 + pad_y) * 0.8),
+            fill=(*ctx.colour(layer.panel), round(255 * layer.panel_opacity)),
+        )  # fmt: skip
+    backing = np.asarray(image.getchannel("A")) > 128 if layer.panel and ink else None
     # A dark shadow keeps light text legible over any clip.
     if not layer.panel and sum(style.color) > 384:
-        image.alpha_composite(_shadow(drawn), (inner.left - box.left, inner.top - box.top))
-    image.alpha_composite(drawn, (inner.left - box.left, inner.top - box.top))
-    return _overlay(image, box, start, end, layer.motion)
+        image.alpha_composite(_shadow(drawn), offset)
+    image.alpha_composite(drawn, offset)
+    glyph = np.zeros((box.size[1], box.size[0]), dtype=bool)
+    strokes = np.asarray(drawn.getchannel("A")) > 200
+    glyph[offset[1] : offset[1] + strokes.shape[0], offset[0] : offset[0] + strokes.shape[1]] = (
+        strokes
+    )
+    return _overlay(image, box, start, end, layer.motion, layer.slot, glyph, backing)
 
 
-def _overlay(image: Image.Image, box: Box, start, end, motion) -> Overlay | None:
+def _overlay(
+    image: Image.Image, box: Box, start, end, motion, slot=None, glyph=None, backing=None
+) -> Overlay | None:
     """Crop to the ink (so blending touches only what shows) and premultiply."""
     ink = image.getbbox()
     if ink is None:
@@ -278,7 +329,12 @@ def _overlay(image: Image.Image, box: Box, start, end, motion) -> Overlay | None
     cropped = np.asarray(image.crop(ink), dtype=np.float32) / 255.0
     alpha = cropped[..., 3:4]
     placed = Box(box.left + ink[0], box.top + ink[1], box.left + ink[2], box.top + ink[3])
-    return Overlay(placed, cropped[..., :3] * alpha * 255.0, alpha, start, end, motion)
+    if glyph is not None:
+        glyph = glyph[ink[1] : ink[3], ink[0] : ink[2]]
+    if backing is not None:
+        backing = backing[ink[1] : ink[3], ink[0] : ink[2]]
+    colour = cropped[..., :3] * alpha * 255.0
+    return Overlay(placed, colour, alpha, start, end, motion, slot, glyph, backing)
 
 
 def blend(frame: Planes, overlay: Overlay, strength: float, columns: int | None = None):
@@ -318,10 +374,45 @@ def _shadow(drawn: Image.Image) -> Image.Image:
 
 
 def _picture_source(image: Image.Image, size: tuple[int, int]) -> Image.Image:
-    """Transparent products on a light card; cropped to the box's aspect, ZOOM larger."""
-    image = on_card(image)
+    """The product fitted whole on a light card ZOOM larger than the box, inside the
+    part of the card that the pan and zoom never leave, so it is never cropped."""
     width, height = round(size[0] * (1 + ZOOM)), round(size[1] * (1 + ZOOM))
-    return cover(image, (width, height))
+    card = Image.new("RGB", (width, height), CARD)
+    place = fitted_box(image.size, _pan_area(width, height))
+    product = image.convert("RGBA").resize(place.size, Image.Resampling.BICUBIC)
+    card.paste(product, (place.left, place.top), product)
+    return card
+
+
+def _pan_area(width: int, height: int) -> Box:
+    """The part of a panned card (source pixels) on screen at the largest zoom, where the
+    pan has drifted 0.7 of the zoom's margin sideways, less a small border."""
+    step_x, step_y = width * ZOOM / (1 + ZOOM), height * ZOOM / (1 + ZOOM)
+    border_x, border_y = 0.7 * step_x + width * 0.02, 0.5 * step_y + height * 0.02
+    return Box(round(border_x), round(border_y), round(width - border_x), round(height - border_y))
+
+
+def _product_on_screen(image_size: tuple[int, int], box: Box, motion: str | None) -> Box:
+    """Where a product image ends up on screen: fitted in its box when still; at the
+    largest zoom (as big as it gets) when panned."""
+    if motion != "ken_burns":
+        return fitted_box(image_size, box)
+    width, height = round(box.size[0] * (1 + ZOOM)), round(box.size[1] * (1 + ZOOM))
+    place = fitted_box(image_size, _pan_area(width, height))
+    shift_x, shift_y = 0.7 * width * ZOOM / (1 + ZOOM), 0.5 * height * ZOOM / (1 + ZOOM)
+    return Box(
+        box.left + round(place.left - shift_x), box.top + round(place.top - shift_y),
+        box.left + round(place.right - shift_x), box.top + round(place.bottom - shift_y),
+    )  # fmt: skip
+
+
+def fitted_box(image_size: tuple[int, int], area: Box) -> Box:
+    """The largest box of the image's shape inside ``area``, centred."""
+    width, height = area.size
+    ratio = min(width / image_size[0], height / image_size[1])
+    fit_w, fit_h = max(1, round(image_size[0] * ratio)), max(1, round(image_size[1] * ratio))
+    left, top = area.left + (width - fit_w) // 2, area.top + (height - fit_h) // 2
+    return Box(left, top, left + fit_w, top + fit_h)
 
 
 def on_card(image: Image.Image) -> Image.Image:
@@ -352,14 +443,26 @@ def _contained(image: Image.Image, size: tuple[int, int]) -> Image.Image:
     return canvas
 
 
+def watermark_box(safe: Box, scale: float) -> Box:
+    """The PREVIEW mark's corner band: the safe area's top-left corner, where templates
+    put no text."""
+    return Box(safe.left, safe.top, safe.left + round(250 * scale), safe.top + round(66 * scale))
+
+
 def _watermark(ctx: Context) -> Overlay:
-    """PREVIEW across the middle of the frame, half transparent."""
-    width, height = ctx.size
-    band = Box(0, height // 2 - height // 14, width, height // 2 + height // 14)
-    style = text.TextStyle(round(200 * ctx.scale), 12, (255, 255, 255), bold=True)
-    drawn = text.render("PREVIEW", band.size, style, ctx.faces)
-    drawn.putalpha(drawn.getchannel("A").point(lambda v: v * 0.45))
-    return _overlay(drawn, band, 0.0, float("inf"), None)
+    """PREVIEW in the top-left corner of the safe area: white on a dark translucent pill,
+    legible on light and dark frames alike."""
+    band = watermark_box(ctx.safe, ctx.scale)
+    image = Image.new("RGBA", band.size, (0, 0, 0, 0))
+    ImageDraw.Draw(image).rounded_rectangle(
+        (0, 0, band.size[0] - 1, band.size[1] - 1), radius=band.size[1] // 2, fill=(0, 0, 0, 170)
+    )
+    pad_x, pad_y = round(band.size[1] * 0.45), round(band.size[1] * 0.18)
+    inner = (band.size[0] - 2 * pad_x, band.size[1] - 2 * pad_y)
+    style = text.TextStyle(round(40 * ctx.scale), 10, (255, 255, 255), bold=True)
+    drawn = text.render("PREVIEW", inner, style, ctx.faces)
+    image.alpha_composite(drawn, (pad_x, pad_y))
+    return _overlay(image, band, 0.0, float("inf"), None)
 
 
 def _gradient(size: tuple[int, int], colour: tuple[int, int, int]) -> Planes:
@@ -370,7 +473,19 @@ def _gradient(size: tuple[int, int], colour: tuple[int, int, int]) -> Planes:
 
 
 def _on(colour: tuple[int, int, int]) -> tuple[int, int, int]:
-    """Black or white, whichever reads better on the colour (WCAG relative luminance)."""
-    r, g, b = (c / 255 for c in colour)
-    luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
-    return (17, 17, 20) if luminance > 0.45 else (250, 250, 250)
+    """Near black or white, whichever contrasts more with the colour (WCAG)."""
+    dark, light = (17, 17, 20), (250, 250, 250)
+    on_dark = contrast_ratio(relative_luminance(colour), relative_luminance(dark))
+    on_light = contrast_ratio(relative_luminance(colour), relative_luminance(light))
+    return dark if on_dark >= on_light else light
+
+
+def relative_luminance(colour) -> float:
+    """WCAG 2 relative luminance of an sRGB colour (0-255 per channel)."""
+    channels = np.asarray(colour, dtype=np.float64) / 255.0
+    linear = np.where(channels <= 0.04045, channels / 12.92, ((channels + 0.055) / 1.055) ** 2.4)
+    return float(linear @ np.array([0.2126, 0.7152, 0.0722]))
+
+
+def contrast_ratio(first: float, second: float) -> float:
+    return (max(first, second) + 0.05) / (min(first, second) + 0.05)

@@ -17,7 +17,7 @@ MOTIONS = (None, "fade", "wipe", "ken_burns")
 REPEATS = (None, "products", "features")
 _FIELDS = {
     "kind", "slot", "box", "box_no_image", "start", "end", "motion", "repeat", "size",
-    "bold", "align", "strike", "color", "panel", "dim",
+    "bold", "align", "strike", "color", "panel", "panel_opacity", "dim",
 }  # fmt: skip
 
 
@@ -37,6 +37,7 @@ class Layer:
     strike: bool = False
     color: str = "text"
     panel: str | None = None
+    panel_opacity: float = 1.0
     dim: float = 0.0
 
     def box(self, ad_format: str, area: Box, image_missing: bool = False) -> Box:

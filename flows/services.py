@@ -16,17 +16,38 @@ def preflight(settings: Settings, load_model: bool = False) -> Services:
     model directory with missing files fails here rather than on the first batch.
     """
     from generation.dispatch import check_broker
-    from generation.models import load_pipeline, resolve_model_source
+    from generation.tiers import check_models
 
     opened = services()
     opened.store  # noqa: B018 (opening it checks the bucket or directory)
-    if load_model:
-        load_pipeline(settings.model, settings.home, settings.device)
-    else:
-        resolve_model_source(settings.model, settings.home)
+    # the configured model and any its profiles name (builtin:motion imports no torch)
+    check_models(settings.model, settings.home, settings.device, load=load_model)
     if settings.broker_url:
         check_broker(settings.broker_url)
     return opened
+
+
+def health(opened: Services) -> dict[str, str]:
+    """Whether the database, the object store and the broker answer now: ``"ok"``,
+    ``"not configured"`` (no broker: renders run in-process) or the reason."""
+    from generation.dispatch import check_broker
+
+    checks = {
+        "database": opened.db.ping,
+        "store": lambda: opened.store.check(),
+        "broker": lambda: check_broker(opened.settings.broker_url),
+    }
+    found = {}
+    for part, check in checks.items():
+        if part == "broker" and not opened.settings.broker_url:
+            found[part] = "not configured"
+            continue
+        try:
+            check()
+            found[part] = "ok"
+        except Exception as exc:  # a health check reports any fault, it never raises
+            found[part] = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+    return found
 
 
 def configure_prefect(settings: Settings) -> None:

@@ -6,13 +6,15 @@ from collections.abc import Mapping
 from typing import Any
 
 import psycopg
+from psycopg.types.json import Jsonb
 
 from generation.queries import query
 
 
 def record_asset(conn: psycopg.Connection, asset: Mapping[str, Any]) -> int:
     """Insert the asset row, or return the id of the same asset recorded before."""
-    row = {"campaign_id": None, "template": None, **asset}
+    row = {"campaign_id": None, "template": None, "qa_status": "unchecked", **asset}
+    row["qa_reasons"] = Jsonb(list(row.get("qa_reasons") or []))
     return conn.execute(query("insert_asset"), row).fetchone()["asset_id"]
 
 

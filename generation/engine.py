@@ -10,51 +10,17 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from types import ModuleType
 
 import numpy as np
 import torch
-from PIL import Image
 
 from generation.adapters import adapter_for
+from generation.clips import RenderedClip, RenderRequest
 from generation.models import upsampler_for
 
+__all__ = ["BatchEngine", "RenderRequest", "RenderedClip", "engine_for", "render_requests"]
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class RenderRequest:
-    request_hash: str
-    image: Image.Image
-    prompt: str
-    negative_prompt: str
-    seed: int
-    width: int
-    height: int
-    num_frames: int
-    steps: int
-    guidance: float
-    max_sequence_length: int = 128
-    upscale: str | None = None  # the upsampler of the profile's upscale stage, if any
-
-    @property
-    def bucket_key(self) -> tuple:
-        return (
-            self.width,
-            self.height,
-            self.num_frames,
-            self.steps,
-            self.guidance,
-            self.max_sequence_length,
-            self.upscale,
-        )
-
-
-@dataclass(frozen=True)
-class RenderedClip:
-    request_hash: str
-    frames: np.ndarray  # (frames, height, width, 3), uint8
 
 
 class BatchEngine:

@@ -15,7 +15,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from composer.defaults import DEFAULT_FORMAT, DEFAULT_LOCALE, DEFAULT_PLATFORMS, DEFAULT_TEMPLATE
-from generation.metering import tokens_for
+from generation.metering import tokens_for_render
 from generation.profiles import RenderProfile, UpscaleStage
 from generation.queries import query
 from generation.requests import request_hash
@@ -69,8 +69,9 @@ class RenderJob:
 
     @property
     def tokens(self) -> int:
-        """What the clip meters when it renders (``metering.tokens_for``)."""
-        return tokens_for(self.profile.width, self.profile.height, self.profile.num_frames)
+        """What the clip meters when it renders (``metering.tokens_for_render``)."""
+        profile = self.profile
+        return tokens_for_render(self.model, profile.width, profile.height, profile.num_frames)
 
     @property
     def variant(self) -> str:

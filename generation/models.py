@@ -57,8 +57,8 @@ def resolve_model_source(model: str, home: Path, setting: str = "ADREEL_MODEL") 
         return model
     raise ConfigError(
         setting,
-        f"model directory {model!r} does not exist (use {TINY_MODEL_NAME}, a directory "
-        "holding model_index.json, or a hub id such as Lightricks/LTX-Video)",
+        f"model directory {model!r} does not exist (use builtin:motion, {TINY_MODEL_NAME}, "
+        "a directory holding model_index.json, or a hub id such as Lightricks/LTX-Video)",
     )
 
 

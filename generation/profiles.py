@@ -3,6 +3,11 @@
 A profile may end in an ``upscale`` stage (``{model: ..., factor: 2}``): the clip is
 generated at the profile's size and a latent upsampler of the model's family brings it
 to ``factor`` times that (LTX-Video's spatial upsampler doubles width and height).
+
+A profile may name the model that renders its stage (``preview: {model: builtin:motion}``):
+the job is then that model's, with that model's profile of the same name, overridden by
+any other keys given beside ``model``. So previews can be instant on a CPU while finals
+use the GPU model.
 """
 
 from __future__ import annotations
@@ -47,18 +52,44 @@ def _profiles() -> dict:
 
 
 def render_profile(model: str, name: str) -> RenderProfile:
+    """The profile ``name`` of ``model`` itself (see ``stage`` for the model it names)."""
     table = _profiles_of(model)
     if name not in table:
         raise ValueError(f"unknown render profile {name!r}; choose one of {sorted(table)}")
     values = dict(table[name])
+    named = values.pop("model", None)
+    if named is not None and named != model:
+        values = {**_profiles_of(named).get(name, {}), **values}
+        values.pop("model", None)
     upscale = values.pop("upscale", None)
     return RenderProfile(name=name, upscale=UpscaleStage(**upscale) if upscale else None, **values)
 
 
+def stage(model: str, name: str) -> tuple[str, RenderProfile]:
+    """The model that renders the stage ``name`` when ``model`` is configured, and its
+    profile: the model the profile names, else ``model``."""
+    named = _profiles_of(model).get(name, {}).get("model", model)
+    return named, render_profile(model, name)
+
+
+def stage_models(model: str) -> dict[str, str]:
+    """Every model that rendering with ``model`` may load, each with where it is named
+    (for a one-line error): ``model`` itself and those its profiles name."""
+    models = {model: "ADREEL_MODEL"}
+    for name, values in _profiles_of(model).items():
+        named = values.get("model", model)
+        models.setdefault(named, f"profiles.yaml: {model} {name} model")
+    return models
+
+
 def upscale_stages(model: str) -> dict[str, UpscaleStage]:
-    """The upscale stage of each of the model's profiles that has one, by profile name."""
-    profiles = (render_profile(model, name) for name in _profiles_of(model))
-    return {profile.name: profile.upscale for profile in profiles if profile.upscale}
+    """The upscale stage of each profile the model renders itself that has one, by name."""
+    profiles = [render_profile(model, name) for name in _profiles_of(model)]
+    return {
+        profile.name: profile.upscale
+        for profile in profiles
+        if profile.upscale and stage(model, profile.name)[0] == model
+    }
 
 
 def _profiles_of(model: str) -> dict:

@@ -33,9 +33,10 @@ from composer import (
 from composer.kits import BrandKits
 from composer.scene import on_card
 from generation.assets import record_asset
-from generation.engine import RenderedClip, RenderRequest, render_requests
+from generation.clips import RenderedClip, RenderRequest
 from generation.jobs import RenderJob, get_render_jobs, mark_render_jobs, record_usage
-from generation.models import load_pipeline
+from generation.motion import MOTION_MODEL_NAME
+from generation.tiers import load_renderer
 from storage.db import Database
 from storage.objects import ObjectStore, StorageError, asset_key, sha256_file
 from storage.settings import Settings
@@ -63,10 +64,29 @@ def render_batch(
     if not pending:
         return BatchResult([], skipped)
     jobs = [RenderJob.from_row(row) for row in pending]
-    pipe = _load_or_fail(jobs, settings, db)
     kits = BrandKits(settings, db, store)
+    rendered = []
+    for model in dict.fromkeys(job.model for job in jobs):  # a batch may mix tiers
+        of_model = [
+            (job, row) for job, row in zip(jobs, pending, strict=True) if job.model == model
+        ]
+        rendered += _render_model_batch(model, of_model, kits, settings, db, store, on_job_done)
+    return BatchResult(rendered, skipped)
+
+
+def _render_model_batch(
+    model: str,
+    jobs_and_rows: list[tuple[RenderJob, dict]],
+    kits: BrandKits,
+    settings: Settings,
+    db: Database,
+    store: ObjectStore,
+    on_job_done: Callable[[int], None] | None,
+) -> list[str]:
+    jobs = [job for job, _ in jobs_and_rows]
+    renderer = _load_or_fail(model, jobs, settings, db)
     requests, readable, inputs = [], [], {}
-    for job, row in zip(jobs, pending, strict=True):
+    for job, row in jobs_and_rows:
         try:
             # Read once: the same image conditions the clip and goes into the ad.
             inputs[job.request_hash] = _job_inputs(row, kits, store)
@@ -80,7 +100,7 @@ def render_batch(
         requests.append(_to_request(job, inputs[job.request_hash]))
         readable.append(job)
     try:
-        clips = render_requests(pipe, requests, max_batch=settings.render_batch_size)
+        clips = renderer.render(requests, max_batch=settings.render_batch_size)
         for job, clip in zip(readable, clips, strict=True):
             _compose_and_store(job, clip, inputs[job.request_hash], settings, db, store)
             if on_job_done:
@@ -88,12 +108,12 @@ def render_batch(
     except Exception as exc:
         _fail(db, readable, f"{type(exc).__name__}: {exc}")
         raise
-    return BatchResult([job.request_hash for job in readable], skipped)
+    return [job.request_hash for job in readable]
 
 
-def _load_or_fail(jobs: list[RenderJob], settings: Settings, db: Database):
+def _load_or_fail(model: str, jobs: list[RenderJob], settings: Settings, db: Database):
     try:
-        return load_pipeline(jobs[0].model, settings.home, settings.device)
+        return load_renderer(model, settings.home, settings.device)
     except Exception as exc:
         _fail(db, jobs, f"{type(exc).__name__}: {exc}")
         raise
@@ -131,7 +151,9 @@ def _job_inputs(row: dict, kits: BrandKits, store: ObjectStore) -> JobInputs:
 def _to_request(job: RenderJob, inputs: JobInputs) -> RenderRequest:
     profile = job.profile
     size = (profile.width, profile.height)
-    if inputs.product.image is not None:
+    if inputs.product.image is not None and job.model == MOTION_MODEL_NAME:
+        conditioning = inputs.product.image  # the motion tier cuts the product out itself
+    elif inputs.product.image is not None:
         conditioning = on_card(inputs.product.image).resize(size)
     else:
         conditioning = plain_card(size, inputs.brand.secondary)
@@ -148,6 +170,8 @@ def _to_request(job: RenderJob, inputs: JobInputs) -> RenderRequest:
         guidance=profile.guidance,
         max_sequence_length=profile.max_sequence_length,
         upscale=profile.upscale.model if profile.upscale else None,
+        fps=profile.clip_fps,
+        template=job.template,
     )
 
 
@@ -207,10 +231,12 @@ def _compose_and_store(
         long_side=max(job.output_width, job.output_height),
         clip_frames=clip.frames,
         clip_fps=job.profile.clip_fps,
+        qa_skip=tuple(name.strip() for name in settings.qa_skip.split(",") if name.strip()),
     )
-    warning = None
+    warnings = list(clip.notes)
     if inputs.no_image_reason is not None:
-        warning = f"rendered without product image: {inputs.no_image_reason}"
+        warnings.insert(0, f"rendered without product image: {inputs.no_image_reason}")
+    warning = "; ".join(warnings) or None
     with tempfile.TemporaryDirectory(prefix="adreel-compose-") as scratch:
         ad = compose_ad(request, Path(scratch))
         save_outputs(job, ad, settings.s3_prefix, db, store, warning)
@@ -242,8 +268,13 @@ def save_outputs(
     if ad.thumbnail_path is not None:
         with Image.open(ad.thumbnail_path) as thumbnail:
             outputs.append(("thumbnail", ad.thumbnail_path, thumbnail.size))
+    # The visual check's verdict goes on every row of the ad: a failed ad is kept, with
+    # its reasons, and campaigns do not deliver it.
+    qa = {}
+    if ad.qa is not None:
+        qa = {"qa_status": ad.qa.status, "qa_reasons": list(ad.qa.reasons)}
     rows = [
-        {**_store_output(store, prefix, job, variant, path, kind), "width": w, "height": h}
+        {**_store_output(store, prefix, job, variant, path, kind), "width": w, "height": h, **qa}
         for kind, path, (w, h) in outputs
     ]
     with db.connection() as conn, conn.transaction():

@@ -56,6 +56,11 @@ class Database:
     def close(self) -> None:
         self.pool.close()
 
+    def ping(self) -> None:
+        """Raise unless the server answers a trivial query now."""
+        with self.pool.connection(timeout=CONNECT_TIMEOUT_S) as conn:
+            conn.execute("SELECT 1")
+
     @contextmanager
     def connection(self) -> Iterator[psycopg.Connection]:
         """A connection inside a transaction: committed on success, rolled back on error."""

@@ -15,3 +15,8 @@ class ConfigError(AdreelError):
 
 class MigrationError(AdreelError):
     """The database schema cannot be brought up to date."""
+
+
+class NotFound(AdreelError):
+    """The thing asked for does not exist, or belongs to another merchant: both answer
+    the same, so ids reveal nothing (the API answers 404)."""

@@ -10,11 +10,11 @@ import psycopg
 
 from storage.currencies import is_currency
 from storage.db import Database
-from storage.errors import AdreelError
+from storage.errors import AdreelError, NotFound
 from storage.queries import query
 
 
-class UnknownMerchant(AdreelError):
+class UnknownMerchant(NotFound):
     """A command named a merchant adreel has never seen."""
 
     def __init__(self, merchant_id: str) -> None:
@@ -75,3 +75,9 @@ def all_merchant_ids(db: Database) -> list[str]:
     """Every merchant, for work that runs for each of them (month close)."""
     with db.connection() as conn:
         return list_merchant_ids(conn)
+
+
+def check_merchant(db: Database, merchant_id: str) -> None:
+    """Raise UnknownMerchant unless adreel knows the merchant."""
+    with db.connection() as conn:
+        require_merchant(conn, merchant_id)

@@ -40,7 +40,9 @@ class Settings(BaseSettings):
         None, description="Celery broker (redis://, amqp://); unset: render in-process."
     )
     model: str = Field(
-        "builtin:tiny", description="Video model: builtin:tiny, a local directory, or a hub id."
+        "builtin:motion",
+        description="Clip model: builtin:motion (CPU, no weights), a local diffusers "
+        "directory or a hub id (GPU), or builtin:tiny (tests).",
     )
     device: str = Field("auto", description="Torch device: auto, cpu, cuda, cuda:N.")
     render_queue: str | None = Field(
@@ -49,6 +51,11 @@ class Settings(BaseSettings):
         "render.<model> (e.g. render.builtin-tiny).",
     )
     render_batch_size: int = Field(4, ge=1, description="Render requests per pipeline call.")
+    qa_skip: str = Field(
+        "",
+        description="Visual checks recorded as skipped, not failed (comma-separated, e.g. "
+        "noise: the test suite renders with builtin:tiny, whose clips are noise by design).",
+    )
     batch_max_wait_ms: int = Field(
         2000,
         ge=0,
@@ -69,6 +76,17 @@ class Settings(BaseSettings):
     )
     render_timeout_s: int = Field(
         1800, ge=1, description="How long a run waits for Celery workers to finish renders."
+    )
+    api_max_upload_mb: int = Field(
+        100, ge=1, description="Largest catalog file the HTTP API accepts, in MB."
+    )
+    api_webhook_delivery: bool = Field(
+        True,
+        description="Whether `adreel api` also delivers webhooks (a thread per process); "
+        "off: run `adreel webhooks deliver` instead.",
+    )
+    webhook_poll_s: float = Field(
+        1.0, gt=0, description="How often the webhook worker looks for due deliveries."
     )
 
     @property

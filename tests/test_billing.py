@@ -12,6 +12,7 @@ from billing.charges import charge_accepted_material, commission_entry, gmv_comm
 from billing.contracts import GmvShareTerms, contract_at, create_version, parse_contract
 from billing.errors import ContractError, InsufficientTokens, LedgerError
 from billing.ledger import balances, post
+from billing.periods import parse_period
 from billing.tokens import buy_pack, commit_hold, hold_tokens, void_hold
 from billing.verify import verify_ledger
 from tests.helpers.ledger import balance_map, new_merchant
@@ -160,3 +161,9 @@ def test_rate_schedules(schedule, gmv, expected):
         tiers.append({"from": "10000", "rate": "0.15"})
     terms = GmvShareTerms.model_validate({"schedule": schedule, "tiers": tiers})
     assert gmv_commission(terms, Decimal(gmv), "USD") == Decimal(expected)
+
+
+@pytest.mark.parametrize("text", ["0000-01", "2026-13", "2026-1", "26-10"])
+def test_a_period_that_is_not_a_month_is_one_line(text):
+    with pytest.raises(LedgerError, match="must look like YYYY-MM"):
+        parse_period(text)

@@ -162,6 +162,18 @@ def test_previews_then_decisions_then_delivered_finals_billed_once(
     assert revenue[("revenue_tokens", "USD")] + deferred == Decimal("100.00")
     assert cli_json("ledger", "verify", "--merchant", merchant, env=env)["ok"] is True
 
+    # What each run cost is in sight: its tokens, their value and its RaaS charges, and
+    # the runs' values add up to the revenue the ledger recognised.
+    assert first["previews"]["tokens"] == 3 * PREVIEW_TOKENS
+    assert second["finals"]["tokens"] == 2 * FINAL_TOKENS and second["previews"]["tokens"] == 0
+    assert second["delivery"]["raas_amount"] == {"USD": "8.00"}
+    assert third["delivery"]["raas_amount"] == {} and third["finals"]["tokens"] == 0
+    runs = cli_json("campaign", "status", campaign, env=env)["runs"]
+    assert sum(r["money"]["tokens"] for r in runs) == spent
+    values = [Decimal(r["money"]["token_value"].get("USD", "0")) for r in runs]
+    assert sum(values) == revenue[("revenue_tokens", "USD")]
+    assert sum(Decimal(r["money"]["raas_amount"].get("USD", "0")) for r in runs) == 8
+
 
 def test_a_wallet_that_runs_dry_stops_rendering_at_what_it_covers(
     adreel_env, sample_catalog, tmp_path

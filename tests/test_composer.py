@@ -168,7 +168,15 @@ def test_preview_carries_a_watermark_and_final_does_not():
         - render_frame(preview, background, 0.1).rgb().astype(int)
     )
     rows = np.nonzero(difference.sum(axis=(1, 2)))[0]
-    assert len(rows) and abs((rows.min() + rows.max()) / 2 - final.size[1] / 2) < 20
+    columns = np.nonzero(difference.sum(axis=(0, 2)))[0]
+    # In the safe area's top-left corner band, clear of every text box.
+    assert len(rows) and rows.min() >= preview.safe.top - 1 and rows.max() < preview.safe.top + 60
+    assert columns.min() >= preview.safe.left and columns.max() < final.size[0] / 2
+    band = (rows.min(), rows.max(), columns.min(), columns.max())
+    for placed in preview.placed:
+        box = placed.box
+        assert not (box.top <= band[1] and band[0] < box.bottom
+                    and box.left <= band[3] and band[2] < box.right), placed  # fmt: skip
 
 
 def test_unknown_template_or_format_is_one_line_listing_the_known_ones():
@@ -194,9 +202,10 @@ def test_missing_image_falls_back_and_the_log_says_why(tmp_path):
     ad = compose_ad(request(products=(no_image,)), tmp_path)
     assert probe(ad.video_path).width == 180
     assert any("no usable image" in r.getMessage() for r in records)
-    title = next(p for p in plan_scene(request(products=(no_image,))).placed if p.slot == "title")
-    with_image = next(p for p in plan_scene(request()).placed if p.slot == "title")
-    assert title.box != with_image.box  # the layout without an image
+    # The clip is the hero: only the end card's product card goes missing.
+    without = plan_scene(request(products=(no_image,)))
+    assert not [p for p in without.placed if p.kind == "image"]
+    assert [p for p in plan_scene(request()).placed if p.kind == "image"]
 
 
 def test_clip_shorter_than_the_ad_is_looped_or_held(tmp_path):

@@ -41,3 +41,15 @@ VALUES (%(hold_key)s, %(merchant_id)s, %(tokens)s);
 -- Mark a hold committed (with its usage transaction) or voided.
 UPDATE token_holds SET status = %(status)s, txn_id = %(txn_id)s, settled_at = now()
 WHERE hold_key = %(hold_key)s;
+
+-- name: usage_value
+-- What committed renders used, per asset: their tokens (the wallet's debits, asset
+-- TOKEN) and the prepaid money recognised for them (revenue_tokens credits).
+SELECT p.asset, sum(p.amount) AS amount
+FROM ledger_transactions t
+JOIN ledger_postings p ON p.txn_id = t.txn_id
+JOIN ledger_accounts a ON a.account_id = p.account_id
+WHERE t.idempotency_key = ANY(%(usage_keys)s::text[])
+  AND ((a.kind = 'revenue_tokens' AND p.side = 'C') OR (a.kind = 'wallet' AND p.side = 'D'))
+GROUP BY p.asset
+ORDER BY p.asset;

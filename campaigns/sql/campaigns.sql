@@ -79,7 +79,9 @@ SELECT m.*, p.title AS product_title, pj.status AS preview_status, pj.error AS p
        pv.asset_id AS preview_asset_id, pp.object_key AS preview_poster_key,
        fj.status AS final_status, fj.error AS final_error,
        fv.asset_id AS final_asset_id, fv.object_key AS final_object_key,
-       fp.object_key AS final_poster_key
+       fp.object_key AS final_poster_key,
+       pv.qa_status AS preview_qa_status, pv.qa_reasons AS preview_qa_reasons,
+       fv.qa_status AS final_qa_status, fv.qa_reasons AS final_qa_reasons
 FROM campaign_materials m
 JOIN render_jobs pj ON pj.request_hash = m.preview_hash
 -- the product's title, for labels (removed products keep their rows)

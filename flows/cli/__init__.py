@@ -14,6 +14,7 @@ import click
 
 from catalog.errors import CatalogError
 from flows.cli import (
+    api,
     assets,
     bench,
     brand,
@@ -23,11 +24,13 @@ from flows.cli import (
     db,
     demo,
     finance,
+    keys,
     ledger,
     merchant,
     render,
     serve,
     wallet,
+    webhooks,
     worker,
 )
 from flows.services import prefect_failure
@@ -66,6 +69,9 @@ for group in (
     bench,
     serve,
     render,
+    keys,
+    api,
+    webhooks,
 ):
     group.register(cli)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from campaigns import service as campaigns
+from campaigns.service import run_money
 from flows.cli.output import emit_json, emit_table, status
 from flows.progress import progress_bars
 from flows.services import configure_prefect, preflight
@@ -125,6 +126,19 @@ def run_command(campaign_id: str, wait_s: float, out: Path | None, as_json: bool
     _print_run(summary)
 
 
+def money_text(money: dict) -> str:
+    def amounts(by_currency: dict) -> str:
+        return " + ".join(f"{amount} {currency}" for currency, amount in by_currency.items())
+
+    tokens = f"{money['tokens']} tokens" + (
+        f" ({amounts(money['token_value'])})" if money["token_value"] else ""
+    )
+    raas = f"{money['raas_charged']} RaaS charge(s)" + (
+        f" ({amounts(money['raas_amount'])})" if money["raas_amount"] else ""
+    )
+    return f"{tokens}, {raas}"
+
+
 def _print_run(summary: dict) -> None:
     previews, finals, delivery = summary["previews"], summary["finals"], summary["delivery"]
     for stage, run in (("preview", previews), ("final", finals)):
@@ -142,6 +156,7 @@ def _print_run(summary: dict) -> None:
         f"{decisions['pending']} waiting; finals {finals['rendered']} new; "
         f"{delivery['delivered']} delivered ({delivery['manifest_csv']})"
     )
+    status(f"cost of this run: {money_text(run_money(summary))}")
     if summary.get("preview_sheet"):
         status(f"previews to review: {summary['preview_sheet']}")
     status(f"status: {summary['status']}")
@@ -176,6 +191,12 @@ def status_command(campaign_id: str, as_json: bool) -> None:
     )
     for item in report["not_rendered"]:
         status(f"not rendered in the last run: {item['product_id']}: {item['reason']}")
+    for item in report["qa_failed"]:
+        held = " (not delivered)" if item["stage"] == "final" else ""
+        status(
+            f"failed its visual check ({item['stage']}{held}): {item['product_id']} "
+            f"{item['format']}: {'; '.join(item['reasons'])}"
+        )
     if report["missing_products"]:
         status(f"listed but not in the catalog: {', '.join(report['missing_products'])}")
     budget = report["token_budget"]
@@ -184,6 +205,8 @@ def status_command(campaign_id: str, as_json: bool) -> None:
         + (f" of a budget of {budget}" if budget else "")
         + (f"; last run: {runs[0]['status']}" if runs else "; never run")
     )
+    for run in runs:
+        status(f"run {run['run_id']} ({run['status']}): {money_text(run['money'])}")
 
 
 @campaign_group.command("contact-sheet")

@@ -74,8 +74,7 @@ def render_command(
         soundtrack=soundtrack,
         preview=preview,
     )
-    status(f"rendering {sample.name}")
-    ad = render_sample(services(), sample, out_dir, warn=status)
+    ad = render_sample(services(), sample, out_dir, tell=status)
     if as_json:
         emit_json(
             {

@@ -2,10 +2,11 @@
 -- Record a stored object; the same render and variant recorded again returns the first row.
 WITH inserted AS (
     INSERT INTO assets (merchant_id, product_id, request_hash, variant, kind, object_key,
-                        sha256, size_bytes, content_type, width, height, campaign_id, template)
+                        sha256, size_bytes, content_type, width, height, campaign_id, template,
+                        qa_status, qa_reasons)
     VALUES (%(merchant_id)s, %(product_id)s, %(request_hash)s, %(variant)s, %(kind)s,
             %(object_key)s, %(sha256)s, %(size_bytes)s, %(content_type)s, %(width)s, %(height)s,
-            %(campaign_id)s, %(template)s)
+            %(campaign_id)s, %(template)s, %(qa_status)s, %(qa_reasons)s)
     ON CONFLICT (merchant_id, request_hash, variant, kind) DO NOTHING
     RETURNING asset_id
 )

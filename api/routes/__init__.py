@@ -1,0 +1,1 @@
+"""One module per resource group; each handler makes one domain call."""
