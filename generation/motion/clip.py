@@ -24,6 +24,7 @@ MAX_SCENES = 3
 ZOOM_MAX = 1.16  # the product layer is prepared at the largest size it is shown
 CROSSFADE_S = 0.4
 REFLECTION = 0.3  # the reflection's height, as a share of the product's, and its opacity
+FLOOR = 0.5  # the floor line, share of the frame's height (the backdrop draws it there too)
 SWEEP = (0.3, 0.62)  # when, in each scene, the light sweep crosses the product
 WORKERS = os.cpu_count() or 1
 
@@ -127,7 +128,9 @@ class Scene:
         display_w = min(width * box[0], height * box[1] * aspect)
         display = (display_w, display_w / aspect)
         self.sprite = sprite_for(layer, display)
-        self.floor_y = height * 0.67  # where the product stands, before the camera moves
+        # where the product stands, before the camera moves: above the middle, so the
+        # templates' title and price panels (lower third) sit under it, not across it
+        self.floor_y = height * FLOOR
         self.display = display
 
     def draw(self, out: np.ndarray, t: float, seconds: float) -> None:

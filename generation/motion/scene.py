@@ -81,7 +81,7 @@ class Backdrop:
         ys = np.linspace(0.0, 1.0, lh, dtype=np.float32)[:, None, None]
         gradient = palette.top * (1 - ys) + palette.bottom * ys
         # a floor: a softly lit band where the product stands, then darker towards us
-        floor = np.exp(-(((ys - 0.68) / 0.05) ** 2)) * 0.10 - np.clip(ys - 0.72, 0, 1) * 0.25
+        floor = np.exp(-(((ys - 0.51) / 0.05) ** 2)) * 0.10 - np.clip(ys - 0.55, 0, 1) * 0.25
         xs = np.linspace(-1.0, 1.0, lw, dtype=np.float32)[None, :, None]
         vignette = 1 - 0.22 * (xs**2 + ((ys - 0.45) * 1.6) ** 2)
         self.base = np.ascontiguousarray(gradient * (1 + floor) * vignette, dtype=np.float32)

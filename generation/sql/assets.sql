@@ -16,6 +16,12 @@ SELECT asset_id FROM assets
 WHERE merchant_id = %(merchant_id)s AND request_hash = %(request_hash)s
   AND variant = %(variant)s AND kind = %(kind)s;
 
+-- name: list_assets_for_renders
+-- Assets produced by a set of render jobs, for the run summary.
+SELECT * FROM assets
+WHERE request_hash = ANY(%(request_hashes)s::text[])
+ORDER BY product_id, variant, kind;
+
 -- name: list_assets
 -- A merchant's assets, newest first, optionally of one campaign or just one asset (another
 -- merchant's asset is simply not found), each with the material it is of: template,
