@@ -28,6 +28,7 @@ from pydantic import (
 
 from composer import DURATIONS_S, FORMATS, PLATFORM_PRESETS, TEMPLATES, platforms_for
 from composer.defaults import DEFAULT_FORMAT, DEFAULT_LOCALE, DEFAULT_PLATFORMS, DEFAULT_TEMPLATE
+from composer.templates import templates
 from storage.errors import AdreelError
 
 CAMPAIGN_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -130,6 +131,19 @@ class CampaignSpec(_Strict):
         for value in values:
             if value not in known:
                 raise ValueError(f"unknown {what} {value!r}; known: {', '.join(sorted(known))}")
+        return values
+
+    @field_validator("templates")
+    @classmethod
+    def _one_product_per_ad(cls, values: list[str]) -> list[str]:
+        """Campaigns plan one product per material; a carousel needs several in one ad."""
+        for value in values:
+            needs = templates()[value].min_products
+            if needs > 1:
+                raise ValueError(
+                    f"template {value!r} shows {needs} or more products in one ad; campaigns "
+                    "make one ad per product (use `adreel render` for a carousel)"
+                )
         return values
 
     @field_validator("platforms")

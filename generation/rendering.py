@@ -99,16 +99,28 @@ def _render_model_batch(
             continue
         requests.append(_to_request(job, inputs[job.request_hash]))
         readable.append(job)
+    done: list[str] = []
     try:
         clips = renderer.render(requests, max_batch=settings.render_batch_size)
         for job, clip in zip(readable, clips, strict=True):
-            _compose_and_store(job, clip, inputs[job.request_hash], settings, db, store)
+            try:
+                _compose_and_store(job, clip, inputs[job.request_hash], settings, db, store)
+            except ValueError as exc:
+                # The composer refused this ad (e.g. a sale template for a product
+                # without a sale price): it fails alone, its batch goes on.
+                _fail(db, [job], f"{type(exc).__name__}: {exc}")
+            else:
+                done.append(job.request_hash)
             if on_job_done:
                 on_job_done(1)
     except Exception as exc:
-        _fail(db, readable, f"{type(exc).__name__}: {exc}")
+        _fail(
+            db,
+            [job for job in readable if job.request_hash not in done],
+            f"{type(exc).__name__}: {exc}",
+        )
         raise
-    return [job.request_hash for job in readable]
+    return done
 
 
 def _load_or_fail(model: str, jobs: list[RenderJob], settings: Settings, db: Database):

@@ -38,6 +38,10 @@ def sample_catalog(tmp_path_factory) -> Path:
     [
         ({"formats": ["4x5"]}, "f.yaml: formats: unknown format '4x5'; known: 16x9, 1x1, 9x16"),
         ({"templates": ["karaoke"]}, "f.yaml: templates: unknown template 'karaoke'"),
+        (
+            {"templates": ["showcase", "carousel"]},
+            "f.yaml: templates: template 'carousel' shows 3 or more products in one ad",
+        ),
         ({"schedule": {"cron": "every monday"}}, "f.yaml: schedule.cron: 'every monday' is not"),
         (
             {"schedule": {"cron": "0 6 * * 1", "timezone": "Asia/Shangai"}},
