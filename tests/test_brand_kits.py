@@ -55,8 +55,10 @@ def shop(adreel_env, tmp_path_factory) -> str:
     """A merchant with three products: one image, none in the feed, one whose object is
     lost after upload; a contract and tokens."""
     folder = tmp_path_factory.mktemp("brand-shop")
-    Image.new("RGB", (64, 64), (40, 160, 90)).save(folder / "p1.png")
-    Image.new("RGB", (64, 64), (200, 120, 30)).save(folder / "p3.png")
+    for name, colour in (("p1.png", (40, 160, 90)), ("p3.png", (200, 120, 30))):
+        product = Image.new("RGB", (96, 96), (255, 255, 255))  # a product shot on white
+        product.paste(colour, (24, 16, 72, 80))
+        product.save(folder / name)
     feed = folder / "feed.csv"
     feed.write_text(
         "id,title,price,brand,image_link\n"
@@ -149,7 +151,8 @@ def test_cli_refuses_a_broken_file_and_an_unknown_merchant_in_one_line(adreel_en
 
 @pytest.fixture(scope="module")
 def campaign_run(adreel_env, shop, kit_file, tmp_path_factory) -> tuple[str, dict]:
-    """One preview run of the three products with the red kit stored."""
+    """One preview run of the three products with the red kit stored, on the motion tier:
+    its clips show the product image itself, so the ads show whether it was there."""
     cli_ok("brand", "set", shop, "--file", str(kit_file), env=adreel_env)
     with services().db.connection() as conn:
         lost = conn.execute(
@@ -163,7 +166,8 @@ def campaign_run(adreel_env, shop, kit_file, tmp_path_factory) -> tuple[str, dic
         tmp_path_factory.mktemp("brand-campaign"),
         products={"ids": ["P1", "P2", "P3"]},
     )
-    return campaign, cli_json("campaign", "run", campaign, env=adreel_env)
+    motion = {**adreel_env, "ADREEL_MODEL": "builtin:motion", "ADREEL_QA_SKIP": ""}
+    return campaign, cli_json("campaign", "run", campaign, env=motion)
 
 
 def stored_assets(env: dict, shop: str, campaign: str) -> list[dict]:
