@@ -25,6 +25,7 @@ from campaigns.delivery import (
     write_preview_sheet,
 )
 from campaigns.planning import Material, plan_material_renders
+from campaigns.service import missing_product_ids
 from campaigns.spec import CampaignSpec
 from storage.db import Database
 from storage.services import Services
@@ -72,6 +73,7 @@ def plan_previews(services: Services, campaign_id: str) -> dict:
     with services.db.connection() as conn, conn.transaction():
         since = rows.last_finished_run_start(conn, campaign_id)
         products = rows.select_products(conn, merchant_id, spec.products.query_params(since))
+        missing = missing_product_ids(conn, merchant_id, spec.products.ids)
         materials = materials_in_priority(spec, products)
         hashes = plan_material_renders(
             conn,
@@ -100,7 +102,12 @@ def plan_previews(services: Services, campaign_id: str) -> dict:
                 for priority, (m, h) in enumerate(zip(materials, hashes, strict=True))
             ],
         )
-    return {"merchant_id": merchant_id, "products": len(products), "previews": hashes}
+    return {
+        "merchant_id": merchant_id,
+        "products": len(products),
+        "previews": hashes,
+        "missing_products": missing,  # listed by the campaign file, not in the catalog
+    }
 
 
 def render_stage(

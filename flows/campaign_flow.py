@@ -120,6 +120,7 @@ def _run_steps(
     # 2. Select products and plan one preview per material, by content hash.
     planned = plan_previews(campaign_id)
     summary["products"] = planned["products"]
+    summary["missing_products"] = planned["missing_products"]
     # 3. Render previews within the token budget and the wallet, in priority order.
     summary["previews"] = render_stage(
         campaign_id, merchant_id, planned["previews"], "preview", bill_tokens

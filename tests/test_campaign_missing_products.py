@@ -7,6 +7,7 @@ import uuid
 
 import yaml
 
+from campaigns.runs import plan_previews
 from campaigns.service import campaign_status, list_campaigns, save_campaign
 from catalog.upload import upload_catalog
 from storage.services import services
@@ -37,3 +38,6 @@ def test_unknown_product_ids_are_named_at_create(adreel_env, tmp_path):
     spec, created, missing = save_campaign(services().db, merchant, path, allow_missing=True)
     assert (spec.campaign, created, missing) == (campaign, True, ["P-9", "Q1"])
     assert campaign_status(services().db, campaign)["missing_products"] == ["P-9", "Q1"]
+    # every run names them too: planning says which listed ids it could not plan
+    planned = plan_previews(services(), campaign)
+    assert planned["products"] == 2 and planned["missing_products"] == ["P-9", "Q1"]

@@ -156,6 +156,9 @@ def _print_run(summary: dict) -> None:
         f"{decisions['pending']} waiting; finals {finals['rendered']} new; "
         f"{delivery['delivered']} delivered ({delivery['manifest_csv']})"
     )
+    if summary.get("missing_products"):
+        missing = ", ".join(summary["missing_products"])
+        status(f"not in the catalog, so not in this run: {missing}")
     status(f"cost of this run: {money_text(run_money(summary))}")
     if summary.get("preview_sheet"):
         status(f"previews to review: {summary['preview_sheet']}")
