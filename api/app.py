@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from api import problems
 from api.background import start_webhook_delivery
+from api.console import pages as console
 from api.limits import BodyLimit
 from api.routes import billing, brand, campaigns, catalog, finance, keys, system, webhooks
 from storage.services import services
@@ -43,5 +46,7 @@ def create_app() -> FastAPI:
     problems.install(app)
     for module in (system, keys, catalog, campaigns, billing, brand, finance, webhooks):
         app.include_router(module.router)
+    app.include_router(console.router)
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.add_middleware(BodyLimit, max_upload_bytes=settings.api_max_upload_mb * 1024 * 1024)
     return app

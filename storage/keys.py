@@ -104,6 +104,13 @@ def authenticate(db: Database, key: str) -> ApiKey | None:
     return ApiKey(row["key_id"], row["role"], row["merchant_id"]) if row else None
 
 
+def live_key(db: Database, key_id: int) -> ApiKey | None:
+    """The key with id ``key_id`` if it is still live (a console session's key)."""
+    with db.connection() as conn:
+        row = conn.execute(query("find_live_api_key_by_id"), {"key_id": key_id}).fetchone()
+    return ApiKey(row["key_id"], row["role"], row["merchant_id"]) if row else None
+
+
 def first_response(db: Database, key_id: int, idempotency_key: str) -> dict | None:
     """The first response to ``idempotency_key`` of this API key:
     ``{"request_sha256", "status_code", "response"}``, or None."""

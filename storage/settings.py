@@ -85,6 +85,12 @@ class Settings(BaseSettings):
         description="Whether `adreel api` also delivers webhooks (a thread per process); "
         "off: run `adreel webhooks deliver` instead.",
     )
+    console_secret: str | None = Field(
+        None,
+        description="Signs the web console's session cookies; unset: one is generated "
+        "and kept in ADREEL_HOME/console_secret (set it when several `adreel api` "
+        "processes share a load balancer).",
+    )
     webhook_poll_s: float = Field(
         1.0, gt=0, description="How often the webhook worker looks for due deliveries."
     )

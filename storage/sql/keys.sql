@@ -30,6 +30,11 @@ RETURNING key_id, role, merchant_id;
 SELECT key_id, role, merchant_id FROM api_keys
 WHERE key_sha256 = %(key_sha256)s AND revoked_at IS NULL;
 
+-- name: find_live_api_key_by_id
+-- The live key with this id (a console session names its key by id).
+SELECT key_id, role, merchant_id FROM api_keys
+WHERE key_id = %(key_id)s AND revoked_at IS NULL;
+
 -- name: find_idempotent_response
 -- The first response to this Idempotency-Key of this API key, if any.
 SELECT request_sha256, status_code, response FROM api_idempotency
