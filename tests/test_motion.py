@@ -13,6 +13,7 @@ from PIL import Image
 
 from generation.clips import RenderRequest
 from generation.motion import MOTION_MODEL_NAME, MotionEngine
+from generation.motion.clip import FramePool
 from generation.motion.cutout import product_layer
 from tests.helpers.motion import as_jpeg, busy_photo, product_photo
 
@@ -37,6 +38,30 @@ def test_the_same_request_renders_the_same_frames(photo):
     first, again = render(photo), render(photo)
     assert first.shape == (FRAMES, SIZE[1], SIZE[0], 3)
     assert hashlib.sha256(first).digest() == hashlib.sha256(again).digest()
+
+
+def test_a_reused_frame_buffer_gives_the_same_clip_and_a_held_one_is_never_reused(photo):
+    first = render(photo, seed=3)
+    expected = hashlib.sha256(first).digest()
+    view = first[::2]  # a slice of a clip keeps its buffer taken, as the clip itself does
+    del first
+    other = render(photo, seed=4)
+    assert not np.shares_memory(view, other)
+    del view, other  # both buffers free: the next clip draws over one of them
+    again = render(photo, seed=3)
+    assert hashlib.sha256(again).digest() == expected
+
+
+def test_the_frame_pool_keeps_to_its_limit():
+    pool = FramePool(limit=100)
+    held = [pool.take((2, 3, 4)) for _ in range(5)]  # 24 bytes each: the fifth is unpooled
+    assert len(pool.buffers) == 4 and len({id(b) for b in held}) == 5
+    del held[1]
+    assert pool.take((2, 3, 4)) is pool.buffers[1]  # released, so handed out again
+    assert pool.take((1000,)).shape == (1000,)  # larger than the pool: never kept
+    del held
+    pool.take((5, 10))  # room made by dropping free buffers of another shape
+    assert sum(b.nbytes for b in pool.buffers) <= 100
 
 
 def test_seeds_differ_visibly(photo):

@@ -85,7 +85,7 @@ class Backdrop:
         xs = np.linspace(-1.0, 1.0, lw, dtype=np.float32)[None, :, None]
         vignette = 1 - 0.22 * (xs**2 + ((ys - 0.45) * 1.6) ** 2)
         self.base = np.ascontiguousarray(gradient * (1 + floor) * vignette, dtype=np.float32)
-        self.light_colour = palette.light
+        self.light_tint = (palette.light * 0.28).reshape(3, 1)
         self.light = _soft_spot((2 * lw, 2 * lh), radius=0.55 * lw)
         self.light_path = rng.uniform(0, 2 * np.pi, size=2)
         self.bokeh = _bokeh((lw, lh), palette.light, rng)
@@ -102,14 +102,20 @@ class Backdrop:
         light = cv2.warpAffine(self.light, shift, self.low)
         rise = np.float32([[1, 0, self.drift * t * lw * 0.05], [0, 1, -t * lh * 0.02]])
         bokeh = cv2.warpAffine(self.bokeh, rise, self.low, borderMode=cv2.BORDER_WRAP)
-        return self.base + light[..., None] * (self.light_colour * 0.28) + bokeh
+        # one channel to three by cv2.transform: numpy's broadcast over a last axis of 3
+        # runs three-element loops and takes longer than the rest of the backdrop
+        world = cv2.transform(light[..., None], self.light_tint)
+        np.add(self.base, world, out=world)
+        return np.add(world, bokeh, out=world)
 
     def shadowed(self, low: np.ndarray, centre, width: float, strength: float) -> np.ndarray:
         """Darken a soft ellipse under the product (frame coordinates / LOW)."""
         scale = width / 64
         place = np.float32([[scale, 0, centre[0] - 32 * scale], [0, scale, centre[1] - 8 * scale]])
         spot = cv2.warpAffine(self.shadow, place, self.low)
-        return low * (1 - strength * spot)[..., None]
+        keep = 1 - strength * spot  # float64 when strength is a NumPy float, as it is
+        # as three channels: numpy's broadcast over a last axis of 3 is slow
+        return low * cv2.merge([keep, keep, keep])
 
 
 def _soft_spot(size: tuple[int, int], radius: float, squash: float = 1.0) -> np.ndarray:
