@@ -6,15 +6,18 @@ A merchant key reaches only its own merchant: any other merchant id in a path an
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.problems import ApiProblem
+from api.ratelimit import RateLimiter
 from storage.keys import ApiKey, authenticate
 from storage.merchants import UnknownMerchant
 from storage.services import services
+from storage.settings import get_settings
 
 MERCHANT_ID = r"^[A-Za-z0-9_.\-]{1,64}$"
 # Who may do what (issue 19): each group adds to the merchant's reads and decisions.
@@ -37,8 +40,21 @@ def caller(
     key = authenticate(services().db, credentials.credentials.strip())
     if key is None:
         raise ApiProblem(401, "the API key is wrong or revoked", challenge)
+    wait_s = _limiter().take(key.key_id)
+    if wait_s:
+        raise ApiProblem(
+            429,
+            f"too many requests for this key; retry in {wait_s} s",
+            {"Retry-After": str(wait_s)},
+        )
     request.state.api_key = key
     return key
+
+
+@cache
+def _limiter() -> RateLimiter:
+    settings = get_settings()
+    return RateLimiter(settings.api_rate_per_s, settings.api_rate_burst)
 
 
 def allow(*roles: str):

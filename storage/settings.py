@@ -24,6 +24,13 @@ class Settings(BaseSettings):
         description="The embedded PostgreSQL stops after this long without a client; the "
         "next command starts it again (`adreel db stop` stops it now).",
     )
+    api_rate_per_s: float = Field(
+        20.0,
+        ge=0,
+        description="Requests a second each API key may make, per `adreel api` process "
+        "(0: no limit); bursts up to ADREEL_API_RATE_BURST.",
+    )
+    api_rate_burst: int = Field(40, ge=1, description="Requests an API key may make at once.")
     db_pool_size: int = Field(4, ge=1, description="Largest number of pooled connections.")
     s3_bucket: str | None = Field(
         None, description="S3 bucket for assets; unset: the local directory $ADREEL_HOME/objects."

@@ -18,6 +18,7 @@ import httpx
 import pytest
 import yaml
 
+from api.ratelimit import RateLimiter
 from storage.webhooks import SIGNATURE_HEADER, verify_signature
 from tests.helpers.campaigns import CONTRACT, PREVIEW_TOKENS
 from tests.helpers.catalog import GOOGLE_TSV
@@ -42,23 +43,9 @@ def api(adreel_env, tmp_path_factory):
     """A running `adreel api`, two merchants with catalogs, and a key per role."""
     port = free_port()
     log_path = tmp_path_factory.mktemp("api") / "api.log"
-    env = {**os.environ, **adreel_env, "ADREEL_API_MAX_UPLOAD_MB": str(MAX_UPLOAD_MB)}
-    with open(log_path, "w") as log:
-        server = subprocess.Popen(
-            [ADREEL, "api", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if server.poll() is not None or time.monotonic() > deadline:
-            server.kill()
-            raise RuntimeError(f"adreel api did not start:\n{log_path.read_text()}")
-        time.sleep(0.3)
+    # the generated tests and Schemathesis send bursts: no rate limit on this server
+    settings = {"ADREEL_API_MAX_UPLOAD_MB": str(MAX_UPLOAD_MB), "ADREEL_API_RATE_PER_S": "0"}
+    server, base = start_api(port, {**adreel_env, **settings}, log_path)
     folder = tmp_path_factory.mktemp("api-data")
     merchants = [f"api-{uuid.uuid4().hex[:8]}" for _ in range(2)]
     keys = {}
@@ -90,6 +77,29 @@ def api(adreel_env, tmp_path_factory):
         server.wait(timeout=30)
     except subprocess.TimeoutExpired:
         server.kill()
+
+
+def start_api(port: int, env: dict, log_path) -> tuple[subprocess.Popen, str]:
+    """`adreel api` on ``port``, once its health check answers."""
+    with open(log_path, "w") as log:
+        server = subprocess.Popen(
+            [ADREEL, "api", "--port", str(port)],
+            env={**os.environ, **env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                return server, base
+        except httpx.TransportError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            server.kill()
+            raise RuntimeError(f"adreel api did not start:\n{log_path.read_text()}")
+        time.sleep(0.3)
 
 
 def auth(key: str) -> dict:
@@ -471,3 +481,30 @@ def test_schemathesis_finds_no_server_error_or_schema_violation(api, role, tmp_p
         cwd=tmp_path,  # its cache folder goes there, not into the checkout
     )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+
+
+def test_a_key_over_its_rate_gets_429_with_retry_after(api, adreel_env, tmp_path):
+    """Per key and per process: another key is not slowed by the first."""
+    env = {**adreel_env, "ADREEL_API_RATE_PER_S": "0.5", "ADREEL_API_RATE_BURST": "2"}
+    server, base = start_api(free_port(), env, tmp_path / "limited.log")
+    merchant = api["merchants"][0]
+    try:
+        with httpx.Client(base_url=base, timeout=30) as client:
+            wallet = f"/v1/merchants/{merchant}/wallet"
+            answers = [client.get(wallet, headers=auth(api["keys"][merchant])) for _ in range(3)]
+            assert [a.status_code for a in answers] == [200, 200, 429]
+            limited = is_problem(answers[2], 429)
+            assert int(answers[2].headers["Retry-After"]) >= 1 and "retry" in limited["detail"]
+            other = client.get(wallet, headers=auth(api["keys"]["finance"]))
+            assert other.status_code == 200
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_the_bucket_refills_at_its_rate():
+    limiter = RateLimiter(per_second=2, burst=2)
+    assert [limiter.take(1, now=0.0) for _ in range(3)] == [0, 0, 1]
+    assert limiter.take(1, now=0.5) == 0  # one request back after half a second
+    assert limiter.take(2, now=0.5) == 0  # keys do not share a bucket
+    assert RateLimiter(per_second=0, burst=1).take(1) == 0  # 0: no limit
