@@ -66,17 +66,49 @@ def catalog_products(db: Database, merchant_id: str, status: str | None = None) 
 
     Each has ``id``, ``title``, ``price`` (decimal text; None for a quarantined row
     whose price cannot be read), ``currency``, ``status`` and ``image_status``."""
+    return product_page(db, merchant_id, status)[0]
+
+
+def product_page(
+    db: Database,
+    merchant_id: str,
+    status: str | None = None,
+    after: tuple[bool, str, int] | None = None,
+    limit: int | None = None,
+) -> tuple[list[dict], bool]:
+    """A page of ``catalog_products`` in its order (stored products by id, then the
+    quarantined rows by row) after the position ``after`` (see ``page_position``), and
+    whether more follow. Stored products are paged in SQL: a page of a large catalog
+    reads only that page."""
+    in_quarantine, after_id, after_row = after or (False, None, 0)
+    wanted = None if limit is None else limit + 1  # one more says whether more follow
     with db.connection() as conn:
         require_merchant(conn, merchant_id)
-        found = []
-        if status != "quarantined":
-            params = {"merchant_id": merchant_id, "status": status}
+        found: list[dict] = []
+        if status != "quarantined" and not in_quarantine:
+            params = {
+                "merchant_id": merchant_id,
+                "status": status,
+                "after_id": after_id,
+                "limit": wanted,
+            }
             found = conn.execute(query("stored_products"), params).fetchall()
-        if status in (None, "quarantined"):
+        if status in (None, "quarantined") and (wanted is None or len(found) < wanted):
             latest = get_upload(conn, merchant_id, None)
             rejected = rejected_rows(conn, merchant_id, latest["version"]) if latest else []
-            found += [_quarantined(row, latest["currency"]) for row in rejected]
-    return found
+            found += [
+                _quarantined(row, latest["currency"])
+                for row in rejected
+                if not in_quarantine or row["row_number"] > after_row
+            ]
+    if limit is None:
+        return found, False
+    return found[:limit], len(found) > limit
+
+
+def page_position(product: dict) -> tuple[bool, str, int]:
+    """Where a product stands in ``product_page``'s order, to page after it."""
+    return product["status"] == "quarantined", product["id"] or "", product.get("row") or 0
 
 
 def _quarantined(row: dict, default_currency: str | None) -> dict:

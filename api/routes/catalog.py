@@ -24,7 +24,7 @@ from api.auth import MERCHANT_OPS, merchant_for
 from api.idempotency import idempotent, request_hash
 from api.problems import ApiProblem, responses
 from api.render import render
-from catalog.products import catalog_products, upload_status
+from catalog.products import page_position, product_page, upload_status
 from catalog.report import write_report
 from storage.services import services
 from storage.webhooks import emit
@@ -72,20 +72,22 @@ class Upload(BaseModel):
     status_url: str
 
 
-def _sort_key(product: dict) -> list:
-    return [product["status"] == "quarantined", product["id"] or "", product.get("row") or 0]
-
-
-def _cursor(key: list) -> str:
+def _cursor(key: tuple) -> str:
     return base64.urlsafe_b64encode(json.dumps(key).encode()).decode()
 
 
-def _after(cursor: str) -> list:
+def _after(cursor: str) -> tuple[bool, str, int]:
     try:
         key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        if not (isinstance(key, list) and len(key) == 3):
+        if not (
+            isinstance(key, list)
+            and len(key) == 3
+            and isinstance(key[0], bool)
+            and isinstance(key[1], str)
+            and isinstance(key[2], int)
+        ):
             raise ValueError
-        return key
+        return key[0], key[1], key[2]
     except ValueError:
         raise ApiProblem(422, "cursor: not a cursor this API gave", field="cursor") from None
 
@@ -99,13 +101,10 @@ def list_products(
 ):
     """The catalog as stored, in id order (quarantined rows of the latest upload last),
     a page at a time: pass ``next_cursor`` back as ``cursor``."""
-    found = sorted(catalog_products(services().db, merchant_id, status), key=_sort_key)
-    if cursor:
-        after = _after(cursor)
-        found = [p for p in found if _sort_key(p) > after]
-    page = found[:limit]
-    more = len(found) > limit
-    return render({"products": page, "next_cursor": _cursor(_sort_key(page[-1])) if more else None})
+    after = _after(cursor) if cursor else None
+    page, more = product_page(services().db, merchant_id, status, after, limit)
+    next_cursor = _cursor(page_position(page[-1])) if more else None
+    return render({"products": page, "next_cursor": next_cursor})
 
 
 def _safe_name(name: str | None) -> str:

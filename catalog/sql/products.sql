@@ -21,10 +21,13 @@ WHERE merchant_id = %(merchant_id)s AND product_id = %(product_id)s;
 
 -- name: stored_products
 -- A merchant's products as stored, live and removed (optionally only one of them), in
--- id order; prices as decimal text.
+-- id order, optionally only those after an id and only so many (a page); prices as
+-- decimal text.
 SELECT product_id AS id, title, price::text AS price, currency,
        CASE WHEN removed_at IS NULL THEN 'live' ELSE 'removed' END AS status, image_status
 FROM products
 WHERE merchant_id = %(merchant_id)s
   AND (%(status)s::text IS NULL OR (removed_at IS NULL) = (%(status)s::text = 'live'))
-ORDER BY product_id;
+  AND (%(after_id)s::text IS NULL OR product_id > %(after_id)s)
+ORDER BY product_id
+LIMIT %(limit)s;
