@@ -5,12 +5,15 @@ The app is named by its import path, so flows/ never imports api/ (ARCHITECTURE.
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from flows.cli.output import status
 from storage.services import services
 
 APP_FACTORY = "api.app:create_app"
+API_DB_POOL_SIZE = 16
 
 
 @click.command("api")
@@ -30,6 +33,9 @@ def api_command(host: str, port: int, workers: int) -> None:
     """
     import uvicorn  # only here: `adreel --help` stays light
 
+    # Requests run in a pool of threads; give them connections to match, unless the
+    # operator chose (each process holds up to this many).
+    os.environ.setdefault("ADREEL_DB_POOL_SIZE", str(API_DB_POOL_SIZE))
     services()  # fail in one line now (database, migrations) rather than per request
     status(f"adreel API on http://{host}:{port} ({workers} worker(s)); docs at /docs")
     uvicorn.run(
