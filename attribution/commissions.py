@@ -25,14 +25,14 @@ from decimal import Decimal
 from fractions import Fraction
 
 import psycopg
+from pydantic import ValidationError
 
 from attribution.queries import query
 from billing.charges import commission_entry
 from billing.contracts import Contract
-from billing.ledger import Entry, Posted, post_entries
-from billing.money import convert, round_exact
-
-POST_CHUNK = 5000
+from billing.errors import LedgerError
+from billing.ledger import Entry, Posted, open_bulk, post_entries, post_staged
+from billing.money import convert, minor_units, round_exact
 
 
 @dataclass
@@ -81,151 +81,94 @@ def utc_date(moment: datetime) -> date:
 
 
 def accrue(conn: psycopg.Connection, merchant_ids: list[str]) -> Accrual:
-    """Attribute open orders, accrue their lines and claw back their refunds."""
+    """Attribute open orders, accrue their lines and claw back their refunds.
+
+    Set-based from import to postings: one statement attributes the open orders, one
+    decides every open line and computes its commission (exact, rounded half-even once,
+    in PostgreSQL), the commissions go through the ledger's bulk path in one batch, and
+    one statement stores the lines' new state. Python reads only the contract versions
+    and the summary.
+    """
     result = Accrual()
     if not merchant_ids:
         return result
     params = {"merchant_ids": merchant_ids}
     result.attributed_orders = conn.execute(query("attribute_open_orders"), params).rowcount
-    lines = conn.execute(query("open_lines"), params).fetchall()
-    contracts = _contracts(conn, lines)
-    decided = [_decide(line, contracts) for line in lines]
-    result.late += _post_accruals(conn, decided)
-    for line in decided:
-        if line["status"] == "accrued":
-            result.accrued_lines += 1
-            ccy = line["contract_currency"]
-            result.commission[ccy] = result.commission.get(ccy, Decimal(0)) + line["commission"]
-        elif line["status"] == "waiting":
-            result.waiting[line["reason"]] = result.waiting.get(line["reason"], 0) + 1
-        elif line["status"] == "unattributed":
-            result.unattributed_lines += 1
+    broken = _stage_contract_terms(conn, merchant_ids)
+    conn.execute(query("drop_line_results"))
+    conn.execute(query("decide_open_lines"), params)
+    _refuse_broken_contracts(conn, broken)
+    open_bulk(conn)
+    conn.execute(query("stage_commissions"))
+    post_staged(conn, late="adjust")
+    result.late += [
+        {
+            "what": f"order {row['order_id']} line {row['line_id']}",
+            "period": f"{row['adjusts_period']:%Y-%m}",
+            "posted_into": f"{row['effective_date']:%Y-%m}",
+        }
+        for row in conn.execute(query("moved_lines"))
+    ]
+    conn.execute(query("apply_line_results"))
+    for row in conn.execute(query("line_results_summary")):
+        if row["status"] == "accrued":
+            result.accrued_lines += row["lines"]
+            ccy = row["contract_currency"]
+            result.commission[ccy] = result.commission.get(ccy, Decimal(0)) + row["commission"]
+        elif row["status"] == "waiting":
+            result.waiting[row["reason"]] = result.waiting.get(row["reason"], 0) + row["lines"]
+        elif row["status"] == "unattributed":
+            result.unattributed_lines += row["lines"]
     result.clawbacks, late = settle_refunds(conn, merchant_ids)
     result.late += late
     return result
 
 
-Contracts = dict[tuple[str, int], Contract]
-
-
-def _contracts(conn: psycopg.Connection, lines: list[dict]) -> Contracts:
-    """The terms of every contract version the lines name, parsed once each."""
-    wanted = sorted(
-        {
-            (line["merchant_id"], line["contract_version"])
-            for line in lines
-            if line["contract_version"] is not None
-        }
-    )
-    rows = conn.execute(
-        query("contract_versions"),
-        {"merchant_ids": [m for m, _ in wanted], "versions": [v for _, v in wanted]},
-    )
-    return {(r["merchant_id"], r["version"]): Contract.model_validate(r["terms"]) for r in rows}
-
-
-def _decide(line: dict, contracts: Contracts) -> dict:
-    """The new state of one open line (commission computed, not yet posted)."""
-    base = {
-        "order_id": line["order_id"],
-        "line_id": line["line_id"],
-        "asset_id": None,
-        "contract_version": None,
-        "contract_currency": None,
-        "fx_rate": None,
-        "fx_inverse": None,
-        "net_gmv": None,
-        "rate": None,
-        "commission": None,
-        "txn_id": None,
-        "merchant_id": line["merchant_id"],
-        "ordered_at": line["ordered_at"],
-    }
-    on = utc_date(line["ordered_at"])
-    if line["asset_id"] is None:
-        return {**base, "status": "unattributed", "reason": None}
-    base["asset_id"] = line["asset_id"]
-    if line["contract_version"] is None:
-        return {**base, "status": "waiting", "reason": f"no contract in force on {on}"}
-    contract = contracts[(line["merchant_id"], line["contract_version"])]
-    base |= {"contract_version": line["contract_version"], "contract_currency": contract.currency}
-    if contract.gmv_share is None or "gmv_share" not in contract.modes:
-        return {**base, "status": "not_billed", "reason": "the contract has no GMV share"}
-    same = line["currency"] == contract.currency
-    fx_rate = Decimal(1) if same else line["fx_rate"]
-    if fx_rate is None:
-        reason = f"no FX rate {line['currency']}->{contract.currency} for {on}"
-        return {**base, "status": "waiting", "reason": reason}
-    fx_inverse = False if same else line["fx_inverse"]
-    net = line["quantity"] * line["unit_price"] - line["discount"]
-    exact = convert(net, fx_rate, fx_inverse)
-    rate = contract.gmv_share.tiers[0].rate
-    commission = round_exact(exact * Fraction(rate), contract.currency)
-    return {
-        **base,
-        "status": "accrued",
-        "reason": None,
-        "fx_rate": fx_rate,
-        "fx_inverse": fx_inverse,
-        "net_gmv": round_exact(exact, contract.currency),
-        "rate": rate,
-        "commission": commission,
-    }
-
-
-def _post_accruals(conn: psycopg.Connection, decided: list[dict]) -> list[dict]:
-    """Post the accrued lines' commissions in chunks, then store every line's state;
-    return notes on those posted into a later month (theirs is closed)."""
-    late = []
-    for chunk in _chunks([d for d in decided if d["status"] == "accrued" and d["commission"]]):
-        entries = [
-            commission_entry(
-                d["merchant_id"],
-                f"gmv:{d['merchant_id']}:{d['order_id']}:{d['line_id']}",
-                d["commission"],
-                d["contract_currency"],
-                utc_date(d["ordered_at"]),
-                {
-                    "order_id": d["order_id"],
-                    "line_id": d["line_id"],
-                    "asset_id": d["asset_id"],
-                    "net_gmv": str(d["net_gmv"]),
-                    "rate": str(d["rate"]),
-                },
+def _stage_contract_terms(
+    conn: psycopg.Connection, merchant_ids: list[str]
+) -> dict[tuple[str, int], Exception]:
+    """What the commission needs from each contract version of these merchants, parsed
+    and validated once per version (not per line): currency, whether it bills a GMV
+    share, the first tier's rate and the currency's minor units. Versions that no longer
+    parse are returned with their error, raised only if an open line needs one."""
+    conn.execute(query("create_contract_terms"))
+    rows = conn.execute(query("merchant_contracts"), {"merchant_ids": merchant_ids}).fetchall()
+    broken: dict[tuple[str, int], Exception] = {}
+    with conn.cursor().copy("COPY contract_terms FROM STDIN") as copy:
+        for row in rows:
+            try:
+                contract = Contract.model_validate(row["terms"])
+                digits = minor_units(contract.currency)
+            except (ValidationError, LedgerError) as exc:  # raised if a line needs it
+                broken[(row["merchant_id"], row["version"])] = exc
+                continue
+            billed = contract.gmv_share is not None and "gmv_share" in contract.modes
+            rate = contract.gmv_share.tiers[0].rate if contract.gmv_share else None
+            copy.write_row(
+                (
+                    row["merchant_id"],
+                    row["version"],
+                    contract.currency,
+                    billed,
+                    str(rate) if rate is not None else None,
+                    digits,
+                )
             )
-            for d in chunk
-        ]
-        for line, posted in zip(chunk, post_entries(conn, entries, late="adjust"), strict=True):
-            line["txn_id"] = posted.txn_id
-            note = late_note(f"order {line['order_id']} line {line['line_id']}", posted)
-            if note:
-                late.append(note)
-    conn.execute(query("create_line_results_staging"))
-    columns = [
-        "order_id",
-        "line_id",
-        "status",
-        "reason",
-        "asset_id",
-        "contract_version",
-        "contract_currency",
-        "fx_rate",
-        "fx_inverse",
-        "net_gmv",
-        "rate",
-        "commission",
-        "txn_id",
-    ]
-    with conn.cursor().copy(f"COPY line_results ({', '.join(columns)}) FROM STDIN") as copy:
-        for line in decided:
-            copy.write_row([line[c] for c in columns])
-    conn.execute(query("apply_line_results"))
-    return late
+    return broken
 
 
-def _chunks(items: list) -> Iterator[list]:
-    for start in range(0, len(items), POST_CHUNK):
-        yield items[start : start + POST_CHUNK]
+def _refuse_broken_contracts(
+    conn: psycopg.Connection, broken: dict[tuple[str, int], Exception]
+) -> None:
+    """Raise the parse error of a contract version that a decided line needs."""
+    if not broken:
+        return
+    row = conn.execute(
+        query("lines_on_contract_versions"),
+        {"merchant_ids": [m for m, _ in broken], "versions": [v for _, v in broken]},
+    ).fetchone()
+    if row is not None:
+        raise broken[(row["merchant_id"], row["contract_version"])]
 
 
 def settle_refunds(conn: psycopg.Connection, merchant_ids: list[str]) -> tuple[int, list[dict]]:

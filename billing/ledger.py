@@ -3,8 +3,10 @@
 Every entry carries a caller-chosen idempotency key: posting the same key twice returns
 the first transaction and writes nothing; the same key with other content is refused.
 Python checks each entry first so a person gets a message naming the key, asset and
-amount; PostgreSQL checks the same rules again (migrations 0002 and 0009: balance per
-asset at COMMIT), so no other code path can break them.
+amount; PostgreSQL checks the same rules again (migrations 0002, 0009 and 0020: balance
+per asset at COMMIT, once per database transaction), so no other code path can break them.
+Entries built from rows already in the database go through ``post_staged`` instead: the
+same rules and idempotency, set-based, without a Python object per entry.
 
 Sign convention: an account's balance is its credits minus its debits.
 """
@@ -14,7 +16,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -91,14 +94,33 @@ def post_entries(
     with conn.transaction():
         done = _already_posted(conn, unique)
         fresh = [entry for entry in unique if entry.idempotency_key not in done]
+        # hashed in a worker thread while the next three steps wait on the database
+        hashes = _hash_meanwhile(fresh)
         dated = _date_in_open_periods(conn, fresh, late)
         accounts = _ensure_accounts(conn, fresh)
-        created = _insert(conn, fresh, dated, accounts)
+        created = _insert(conn, fresh, dated, accounts, hashes)
         _check_balance_now(conn)
         if len(created) < len(fresh):  # another process posted some keys meanwhile
             done |= _already_posted(conn, [e for e in fresh if e.idempotency_key not in created])
     results = {**done, **created}
     return [results[entry.idempotency_key] for entry in entries]
+
+
+def _hash_meanwhile(entries: Sequence[Entry]) -> Callable[[], list[str]]:
+    """Content hashes of a large batch, computed in a thread of their own while the caller
+    waits on the database; the returned function waits for them. A thread per call, not a
+    pool kept in the module: a forked worker process would inherit a pool without threads.
+    """
+    if len(entries) < _HASH_THREAD_MIN:
+        hashes = [entry.content_hash() for entry in entries]
+        return lambda: hashes
+    pool = ThreadPoolExecutor(1, thread_name_prefix="ledger-hash")
+    future = pool.submit(lambda: [entry.content_hash() for entry in entries])
+    pool.shutdown(wait=False)
+    return future.result
+
+
+_HASH_THREAD_MIN = 2_000
 
 
 def _dedupe(entries: Sequence[Entry]) -> list[Entry]:
@@ -216,51 +238,157 @@ def _insert(
     entries: Sequence[Entry],
     dated: Mapping[str, tuple[date, date | None]],
     accounts: Mapping[tuple[str, str, str], int],
+    hashes: Callable[[], list[str]],
 ) -> dict[str, Posted]:
-    """COPY the batch into a staging table, then one set-based INSERT per table.
+    """Write the batch: headers, then postings, each in one statement, so the statement
+    triggers check and apply the whole batch at once.
 
-    Postings are COPied straight into ``ledger_postings``: one statement, so the
-    statement-level trigger checks and applies the whole batch at once.
+    First try: headers with ids drawn from their sequence, binary COPYed straight into
+    ``ledger_transactions``, then the postings; the two COPYs stream while Python encodes,
+    with no round trip between them. If a key was posted meanwhile by another process,
+    the unique index refuses the COPY: back out and stage the headers with
+    ``ON CONFLICT DO NOTHING`` instead, which skips those keys.
     """
     if not entries:
         return {}
-    conn.execute(query("create_transaction_staging"))
-    conn.execute(query("clear_transaction_staging"))
-    with conn.cursor().copy(query("copy_transaction_staging")) as copy:
-        for entry in entries:
-            effective, adjusts = dated[entry.idempotency_key]
-            copy.write_row(
+    ids = conn.execute(query("next_txn_ids"), {"n": len(entries)}).fetchone()["txn_ids"]
+    txn_ids = {entry.idempotency_key: txn_id for entry, txn_id in zip(entries, ids, strict=True)}
+    try:
+        with conn.transaction():
+            _copy_headers(conn, query("copy_transactions"), entries, dated, hashes, ids)
+            _copy_postings(conn, entries, accounts, txn_ids)
+    except psycopg.errors.UniqueViolation:
+        conn.execute(query("create_transaction_staging"))
+        conn.execute(query("clear_transaction_staging"))
+        _copy_headers(conn, query("copy_transaction_staging"), entries, dated, hashes, ids)
+        rows = conn.execute(query("insert_staged_transactions")).fetchall()
+        txn_ids = {row["idempotency_key"]: row["txn_id"] for row in rows}
+        _copy_postings(conn, entries, accounts, txn_ids)
+    return {key: Posted(txn_id, key, True, *dated[key]) for key, txn_id in txn_ids.items()}
+
+
+def _copy_headers(
+    conn: psycopg.Connection,
+    statement: str,
+    entries: Sequence[Entry],
+    dated: Mapping[str, tuple[date, date | None]],
+    hashes: Callable[[], list[str]],
+    ids: Sequence[int],
+) -> None:
+    with conn.cursor().copy(statement) as copy:
+        copy.set_types(_HEADER_TYPES)
+        write = copy.write_row
+        for entry, content_hash, txn_id in zip(entries, hashes(), ids, strict=True):
+            key = entry.idempotency_key
+            effective, adjusts = dated[key]
+            event = _NO_EVENT
+            if entry.event:
+                event = b"\x01" + json.dumps(dict(entry.event)).encode()
+            write(
                 (
-                    entry.idempotency_key,
-                    entry.content_hash(),
+                    txn_id,
+                    key,
+                    content_hash,
                     entry.merchant_id,
                     entry.code,
                     effective,
                     adjusts,
                     entry.reverses_txn_id,
-                    json.dumps(dict(entry.event)) if entry.event else "{}",
+                    event,
                 )
             )
-    rows = conn.execute(query("insert_staged_transactions")).fetchall()
-    txn_ids = {row["idempotency_key"]: row["txn_id"] for row in rows}
+
+
+def _copy_postings(
+    conn: psycopg.Connection,
+    entries: Sequence[Entry],
+    accounts: Mapping[tuple[str, str, str], int],
+    txn_ids: Mapping[str, int],
+) -> None:
+    digits = {asset: minor_units(asset) for (_, _, asset) in accounts}
     with conn.cursor().copy(query("copy_postings")) as copy:
+        copy.set_types(_POSTING_TYPES)
+        write = copy.write_row
         for entry in entries:
             txn_id = txn_ids.get(entry.idempotency_key)
             if txn_id is None:
                 continue  # posted meanwhile by another process; compared by the caller
-            for posting in entry.postings:
-                account_id = accounts[(entry.merchant_id, posting.kind, posting.asset)]
-                copy.write_row(
-                    (
-                        txn_id,
-                        account_id,
-                        posting.asset,
-                        minor_units(posting.asset),
-                        posting.side,
-                        posting.amount,
-                    )
-                )
-    return {key: Posted(txn_id, key, True, *dated[key]) for key, txn_id in txn_ids.items()}
+            merchant = entry.merchant_id
+            for p in entry.postings:
+                account_id = accounts[(merchant, p.kind, p.asset)]
+                write((txn_id, account_id, p.asset, digits[p.asset], p.side, p.amount))
+
+
+# Column types of the binary COPYs in ledger.sql. The event is jsonb's binary form,
+# encoded here: a version byte (1) and the JSON text (what psycopg's Jsonb dumper
+# writes, without a json.dumps per row for the usual empty event).
+_HEADER_TYPES = ["int8", "text", "text", "text", "text", "date", "date", "int8", "bytea"]
+_NO_EVENT = b"\x01{}"
+_POSTING_TYPES = ["int8", "int8", "text", "int2", "text", "numeric"]  # side: char(1) as text
+
+
+@dataclass(frozen=True)
+class BulkPosted:
+    """What ``post_staged`` did; per-key results stay in ``ledger_bulk_results``."""
+
+    created: int
+    replayed: int
+    moved: list[Posted]  # posted now into a later month than their own (theirs is closed)
+
+
+def open_bulk(conn: psycopg.Connection) -> None:
+    """Create (or empty) the scratch tables that ``post_staged`` posts from.
+
+    Fill ``ledger_bulk_entries`` (idempotency_key, merchant_id, code, effective_date,
+    event, reverses_txn_id; each key once) and ``ledger_bulk_postings`` (idempotency_key,
+    kind, asset, side, amount) with INSERT … SELECT in the same transaction.
+    """
+    conn.execute(query("open_bulk"))
+
+
+@wrap_exceptions()
+def post_staged(conn: psycopg.Connection, late: str = "refuse") -> BulkPosted:
+    """Post the staged entries set-based, with the rules of ``post_entries``: the same
+    checks and messages, idempotency per key by the same content hash (computed by
+    PostgreSQL), closed periods refused or adjusted, all written or none. For entries
+    built from rows already in the database (commissions of an import): no row travels
+    through Python. ``ledger_bulk_results`` then holds each key's transaction.
+    """
+    with conn.transaction():
+        assets = [row["asset"] for row in conn.execute(query("bulk_assets"))]
+        conn.execute(
+            query("ensure_ledger_assets"),
+            {"codes": assets, "minor_units": [minor_units(asset) for asset in assets]},
+        )
+        conn.execute(query("prepare_bulk_entries"))
+        problem = conn.execute(query("bulk_problem"), {"refuse_late": late != "adjust"}).fetchone()
+        if problem is not None:
+            error = ClosedPeriodError if "which is closed" in problem["problem"] else LedgerError
+            raise error(problem["problem"])
+        _refuse_bulk_conflict(conn)
+        conn.execute(query("ensure_bulk_accounts"))
+        conn.execute(query("insert_bulk_transactions"))
+        conn.execute(query("analyze_bulk_results"))
+        conn.execute(query("insert_bulk_postings"))
+        _check_balance_now(conn)
+        _refuse_bulk_conflict(conn)  # keys another process posted meanwhile
+        counts = conn.execute(query("bulk_summary")).fetchone()
+        moved = [
+            Posted(
+                r["txn_id"], r["idempotency_key"], True, r["effective_date"], r["adjusts_period"]
+            )
+            for r in conn.execute(query("bulk_moved"))
+        ]
+    return BulkPosted(counts["created"], counts["replayed"], moved)
+
+
+def _refuse_bulk_conflict(conn: psycopg.Connection) -> None:
+    conflict = conn.execute(query("find_bulk_posted")).fetchone()
+    if conflict is not None:
+        raise IdempotencyConflict(
+            f"idempotency key {conflict['idempotency_key']!r} was posted before "
+            f"(transaction {conflict['txn_id']}) with different content"
+        )
 
 
 def reverse(

@@ -59,61 +59,158 @@ LEFT JOIN LATERAL (
 WHERE coalesce(by_id.asset_id, by_click.asset_id, by_view.asset_id) IS NOT NULL
 ON CONFLICT (order_id) DO NOTHING;
 
--- name: open_lines
--- Lines of these merchants still waiting for something, with what their commission
--- needs: the attribution, the contract in force on the order's UTC date, and the FX
--- rate of that date into the contract currency: the direct rate, else the opposite
--- pair's rate with fx_inverse (the line is divided by it, exactly, in Python). Lines of
--- a closed month are included (they post into the first open month) except those left
--- unattributed while their month was open, unless their order has been attributed since
--- (a line of it arrived late).
-SELECT l.order_id, l.line_id, l.merchant_id, l.ordered_at, l.quantity, l.unit_price,
-       l.discount, l.currency, a.asset_id, c.version AS contract_version,
-       c.currency AS contract_currency, fx.rate AS fx_rate, fx.inverse AS fx_inverse
-FROM order_lines l
-LEFT JOIN order_attributions a ON a.order_id = l.order_id
-LEFT JOIN LATERAL (
-    SELECT c.version, c.currency FROM contracts c
-    WHERE c.merchant_id = l.merchant_id
-      AND c.effective_from <= (l.ordered_at AT TIME ZONE 'UTC')::date
-    ORDER BY c.effective_from DESC LIMIT 1
-) c ON true
-LEFT JOIN LATERAL (
-    SELECT r.rate, r.inverse FROM (
-        SELECT rate, false AS inverse FROM fx_rates
-        WHERE rate_date = (l.ordered_at AT TIME ZONE 'UTC')::date
-          AND base = l.currency AND quote = c.currency
-        UNION ALL
-        SELECT rate, true FROM fx_rates
-        WHERE rate_date = (l.ordered_at AT TIME ZONE 'UTC')::date
-          AND base = c.currency AND quote = l.currency
-    ) r ORDER BY r.inverse LIMIT 1
-) fx ON l.currency <> c.currency
-WHERE l.merchant_id = ANY(%(merchant_ids)s::text[])
-  AND l.status IN ('new', 'unattributed', 'waiting')
-  AND (l.status <> 'unattributed' OR a.order_id IS NOT NULL OR NOT EXISTS (
-      SELECT 1 FROM ledger_periods p
-      WHERE p.merchant_id = l.merchant_id
-        AND p.period = date_trunc('month', l.ordered_at AT TIME ZONE 'UTC')::date));
-
--- name: create_line_results_staging
--- Scratch table for the new state of a batch of lines (dropped at commit, or
--- replaced when an enclosing transaction runs several files).
-DROP TABLE IF EXISTS pg_temp.line_results;
-CREATE TEMP TABLE line_results (
-    order_id text, line_id text, status text, reason text, asset_id bigint,
-    contract_version int, contract_currency text, fx_rate numeric, fx_inverse boolean,
-    net_gmv numeric, rate numeric, commission numeric, txn_id bigint
+-- name: create_contract_terms
+-- Scratch table for what the commission needs from each contract version of the
+-- merchants in a pass (parsed and validated in Python, one row per version).
+DROP TABLE IF EXISTS pg_temp.contract_terms;
+CREATE TEMP TABLE contract_terms (
+    merchant_id text, version int, currency text, billed boolean, rate numeric,
+    digits int, PRIMARY KEY (merchant_id, version)
 ) ON COMMIT DROP;
 
+-- name: merchant_contracts
+-- Every contract version of some merchants.
+SELECT merchant_id, version, terms FROM contracts WHERE merchant_id = ANY(%(merchant_ids)s::text[]);
+
+-- name: drop_line_results
+-- Drop an earlier pass's line_results (an enclosing transaction may run several files).
+DROP TABLE IF EXISTS pg_temp.line_results;
+
+-- name: decide_open_lines
+-- The new state of every line of these merchants still waiting for something, decided
+-- in one statement: the attribution, the contract in force on the order's UTC date, and
+-- the FX rate of that date into the contract currency (the direct rate, else the
+-- opposite pair's, divided by). Lines of a closed month are included (they post into
+-- the first open month) except those left unattributed while their month was open,
+-- unless their order has been attributed since (a line of it arrived late). The
+-- commission is the exact net GMV (quantity x unit_price - discount, converted) times
+-- the first tier's rate, rounded half-even once (round_half_even, migration 0021).
+-- Run after drop_line_results.
+CREATE TEMP TABLE line_results ON COMMIT DROP AS
+WITH versions AS (
+    -- each contract version with the day the next one takes over (a range per version,
+    -- so each line finds its contract by one hash join instead of a lookup per line)
+    SELECT c.merchant_id, c.version, c.currency, c.effective_from,
+           lead(c.effective_from) OVER (PARTITION BY c.merchant_id
+                                        ORDER BY c.effective_from) AS until
+    FROM contracts c WHERE c.merchant_id = ANY(%(merchant_ids)s::text[])
+), open AS (
+    SELECT l.order_id, l.line_id, l.merchant_id, l.ordered_at,
+           (l.ordered_at AT TIME ZONE 'UTC')::date AS on_date,
+           l.quantity * l.unit_price - l.discount AS net, l.currency, a.asset_id,
+           c.version AS contract_version, t.currency AS contract_currency, t.billed, t.rate,
+           t.digits,
+           CASE WHEN l.currency = c.currency THEN 1::numeric ELSE fx.rate END AS fx_rate,
+           CASE WHEN l.currency = c.currency THEN false ELSE fx.inverse END AS fx_inverse
+    FROM order_lines l
+    LEFT JOIN order_attributions a ON a.order_id = l.order_id
+    LEFT JOIN versions c
+      ON c.merchant_id = l.merchant_id
+     AND c.effective_from <= (l.ordered_at AT TIME ZONE 'UTC')::date
+     AND (c.until IS NULL OR (l.ordered_at AT TIME ZONE 'UTC')::date < c.until)
+    LEFT JOIN contract_terms t ON t.merchant_id = l.merchant_id AND t.version = c.version
+    LEFT JOIN LATERAL (
+        -- looked up only for a line in another currency than its contract's
+        SELECT r.rate, r.inverse FROM (
+            SELECT rate, false AS inverse FROM fx_rates
+            WHERE l.currency <> c.currency
+              AND rate_date = (l.ordered_at AT TIME ZONE 'UTC')::date
+              AND base = l.currency AND quote = c.currency
+            UNION ALL
+            SELECT rate, true FROM fx_rates
+            WHERE l.currency <> c.currency
+              AND rate_date = (l.ordered_at AT TIME ZONE 'UTC')::date
+              AND base = c.currency AND quote = l.currency
+        ) r ORDER BY r.inverse LIMIT 1
+    ) fx ON true
+    WHERE l.merchant_id = ANY(%(merchant_ids)s::text[])
+      AND l.status IN ('new', 'unattributed', 'waiting')
+      AND (l.status <> 'unattributed' OR a.order_id IS NOT NULL OR NOT EXISTS (
+          SELECT 1 FROM ledger_periods p
+          WHERE p.merchant_id = l.merchant_id
+            AND p.period = date_trunc('month', l.ordered_at AT TIME ZONE 'UTC')::date))
+), decided AS (
+    SELECT o.*,
+           CASE WHEN o.asset_id IS NULL THEN 'unattributed'
+                WHEN o.contract_version IS NULL THEN 'waiting'
+                WHEN NOT o.billed THEN 'not_billed'
+                WHEN o.fx_rate IS NULL THEN 'waiting'
+                ELSE 'accrued' END AS status
+    FROM open o
+)
+SELECT d.order_id, d.line_id, d.merchant_id, d.on_date, d.status,
+       'gmv:' || d.merchant_id || ':' || d.order_id || ':' || d.line_id AS commission_key,
+       CASE WHEN d.asset_id IS NULL THEN NULL
+            WHEN d.contract_version IS NULL
+                THEN 'no contract in force on ' || to_char(d.on_date, 'YYYY-MM-DD')
+            WHEN NOT d.billed THEN 'the contract has no GMV share'
+            WHEN d.fx_rate IS NULL
+                THEN format('no FX rate %%s->%%s for %%s', d.currency, d.contract_currency,
+                            to_char(d.on_date, 'YYYY-MM-DD'))
+       END AS reason,
+       d.asset_id,
+       CASE WHEN d.asset_id IS NOT NULL THEN d.contract_version END AS contract_version,
+       CASE WHEN d.asset_id IS NOT NULL AND d.contract_version IS NOT NULL
+            THEN d.contract_currency END AS contract_currency,
+       CASE WHEN d.status = 'accrued' THEN d.fx_rate END AS fx_rate,
+       CASE WHEN d.status = 'accrued' THEN d.fx_inverse END AS fx_inverse,
+       CASE WHEN d.status = 'accrued' THEN d.rate END AS rate,
+       CASE WHEN d.status = 'accrued' AND d.fx_inverse
+                THEN round_half_even(d.net, d.fx_rate, d.digits)
+            WHEN d.status = 'accrued'
+                THEN round_half_even(d.net * d.fx_rate, 1, d.digits) END AS net_gmv,
+       CASE WHEN d.status = 'accrued' AND d.fx_inverse
+                THEN round_half_even(d.net * d.rate, d.fx_rate, d.digits)
+            WHEN d.status = 'accrued'
+                THEN round_half_even(d.net * d.fx_rate * d.rate, 1, d.digits) END AS commission
+FROM decided d;
+
+-- name: lines_on_contract_versions
+-- A decided line that needs one of some contract versions (those that failed to parse).
+SELECT r.merchant_id, r.contract_version
+FROM line_results r
+JOIN unnest(%(merchant_ids)s::text[], %(versions)s::int[]) AS v(merchant_id, version)
+  ON r.merchant_id = v.merchant_id AND r.contract_version = v.version
+LIMIT 1;
+
+-- name: stage_commissions
+-- One ledger entry per accrued line with a commission, into the ledger's bulk path
+-- (billing.ledger.post_staged), worded as billing.charges.commission_entry.
+INSERT INTO ledger_bulk_entries (idempotency_key, merchant_id, code, effective_date, event)
+SELECT commission_key, merchant_id,
+       CASE WHEN commission > 0 THEN 'gmv_commission' ELSE 'gmv_clawback' END, on_date,
+       jsonb_build_object('order_id', order_id, 'line_id', line_id, 'asset_id', asset_id,
+                          'net_gmv', net_gmv::text, 'rate', rate::text)
+FROM line_results WHERE status = 'accrued' AND commission <> 0;
+INSERT INTO ledger_bulk_postings (idempotency_key, kind, asset, side, amount)
+SELECT r.commission_key, k.kind, r.contract_currency, k.side, abs(r.commission)
+FROM line_results r
+JOIN (VALUES (true, 'receivable', 'D'), (true, 'revenue_gmv_share', 'C'),
+             (false, 'commission_clawback', 'D'), (false, 'receivable', 'C'))
+     AS k(owed, kind, side) ON k.owed = (r.commission > 0)
+WHERE r.status = 'accrued' AND r.commission <> 0;
+
+-- name: line_results_summary
+-- What the pass decided, by state, reason and contract currency.
+SELECT status, reason, contract_currency, count(*) AS lines, sum(commission) AS commission
+FROM line_results GROUP BY status, reason, contract_currency;
+
+-- name: moved_lines
+-- Lines whose commission was posted now into a later month (theirs is closed).
+SELECT r.order_id, r.line_id, b.effective_date, b.adjusts_period
+FROM line_results r JOIN ledger_bulk_results b ON b.idempotency_key = r.commission_key
+WHERE b.created AND b.adjusts_period IS NOT NULL
+ORDER BY r.order_id, r.line_id;
+
 -- name: apply_line_results
--- Move lines to their new state in one statement.
+-- Move lines to their new state in one statement, with their commission's transaction.
 UPDATE order_lines l
 SET status = r.status, reason = r.reason, asset_id = r.asset_id,
     contract_version = r.contract_version, contract_currency = r.contract_currency,
     fx_rate = r.fx_rate, fx_inverse = coalesce(r.fx_inverse, false), net_gmv = r.net_gmv,
-    rate = r.rate, commission = r.commission, txn_id = r.txn_id
+    rate = r.rate, commission = r.commission, txn_id = b.txn_id
 FROM line_results r
+LEFT JOIN ledger_bulk_results b ON b.idempotency_key = r.commission_key
 WHERE l.order_id = r.order_id AND l.line_id = r.line_id;
 
 -- name: merchants_with_open_lines
