@@ -16,6 +16,7 @@ from pathlib import Path
 
 from babel.numbers import format_currency
 
+from billing.charts import bar_chart, line_chart
 from billing.reconcile import Reconciliation
 from billing.statements import LABELS, ORDER, Statement
 
@@ -24,7 +25,9 @@ body{font-family:system-ui,sans-serif;margin:2rem;color:#222;max-width:60rem}
 table{border-collapse:collapse;margin:1rem 0}td,th{padding:.3rem .8rem;border-bottom:1px solid #ddd}
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 tr.total td{font-weight:bold;border-top:2px solid #222}
-.bad{color:#b00020}.muted{color:#666}@media print{body{margin:0}}
+.bad{color:#b00020}.muted{color:#666}
+figure{margin:1rem 0}figcaption{font-weight:600}svg{max-width:100%;height:auto}
+@media print{body{margin:0}figure{break-inside:avoid}}
 """
 
 
@@ -48,7 +51,11 @@ def _page(title: str, body: str) -> str:
     )
 
 
-def write_statement(statement: Statement, out_dir: Path) -> dict[str, Path]:
+def write_statement(
+    statement: Statement, out_dir: Path, asset_labels: dict | None = None
+) -> dict[str, Path]:
+    """The statement as CSV, JSON and a printable HTML page; ``asset_labels`` (asset id ->
+    product name) names the assets on the page where the caller knows the products."""
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = out_dir / f"statement-{statement.merchant_id}-{statement.period:%Y-%m}"
     paths = {
@@ -71,7 +78,7 @@ def write_statement(statement: Statement, out_dir: Path) -> dict[str, Path]:
         + "\n",
         encoding="utf-8",
     )
-    paths["html"].write_text(_statement_html(statement), encoding="utf-8")
+    paths["html"].write_text(_statement_html(statement, asset_labels or {}), encoding="utf-8")
     return paths
 
 
@@ -79,7 +86,7 @@ def _jsonable(rows: list[dict]) -> list[dict]:
     return [{k: str(v) if isinstance(v, Decimal) else v for k, v in row.items()} for row in rows]
 
 
-def _statement_html(statement: Statement) -> str:
+def _statement_html(statement: Statement, labels: dict) -> str:
     title = f"Statement {statement.period:%B %Y} — {statement.merchant_id}"
     parts = [
         f"<p class=muted>As of {statement.as_of}. Commission is invoiced once its lock "
@@ -104,9 +111,11 @@ def _statement_html(statement: Statement) -> str:
             f"{money(statement.due_now(currency), currency)}</td></tr></table>"
         )
     if statement.daily:
-        parts.append("<h2>Daily attributed GMV and commission</h2>" + daily_chart(statement.daily))
+        parts.append("<h2>Attributed GMV</h2>")
+        parts.append(statement_charts(statement.daily, labels))
         top = "".join(
-            f"<tr><td>{a['asset_id']}</td><td class=n>{money(a['net_gmv'], a['currency'])}</td>"
+            f"<tr><td>{html.escape(labels.get(a['asset_id']) or str(a['asset_id']))}</td>"
+            f"<td class=n>{money(a['net_gmv'], a['currency'])}</td>"
             f"<td class=n>{money(a['commission'], a['currency'])}</td></tr>"
             for a in statement.top_assets()
         )
@@ -117,45 +126,41 @@ def _statement_html(statement: Statement) -> str:
     return _page(title, "".join(parts))
 
 
-def daily_chart(daily: list[dict], width: int = 720, height: int = 220) -> str:
-    """An SVG bar chart: one bar per day (GMV, stacked by asset), commission as a line."""
-    days = sorted({row["day"] for row in daily})
-    assets = sorted({row["asset_id"] for row in daily})
-    gmv: dict = defaultdict(Decimal)
-    commission: dict = defaultdict(Decimal)
-    for row in daily:
-        gmv[(row["day"], row["asset_id"])] += row["net_gmv"]
-        commission[row["day"]] += row["commission"]
-    day_totals = {d: sum(gmv[(d, a)] for a in assets) for d in days}
-    top = max(day_totals.values(), default=Decimal(1)) or Decimal(1)
-    step = width / max(len(days), 1)
-    palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2"]
-    shapes = []
-    for i, day in enumerate(days):
-        y = height
-        for j, asset in enumerate(assets):
-            h = float(gmv[(day, asset)] / top) * (height - 20)
-            if h:
-                y -= h
-                shapes.append(
-                    f"<rect x={i * step + 2:.1f} y={y:.1f} width={step - 4:.1f} height={h:.1f} "
-                    f"fill='{palette[j % len(palette)]}'><title>{day} asset {asset}: "
-                    f"{gmv[(day, asset)]}</title></rect>"
-                )
-    points = " ".join(
-        f"{i * step + step / 2:.1f},{height - float(commission[d] / top) * (height - 20):.1f}"
-        for i, d in enumerate(days)
+def statement_charts(daily: list[dict], labels: dict | None = None) -> str:
+    """Per currency, the month's attributed net GMV and commission by day (dates on x)
+    and net GMV by asset (named by ``labels``, asset id -> name, where the caller knows
+    the products): the charts the console draws, captioned so that a print names them."""
+    labels = labels or {}
+    charts = []
+    for currency in sorted({row["currency"] for row in daily}):
+        gmv: dict = defaultdict(Decimal)
+        commission: dict = defaultdict(Decimal)
+        by_asset: dict = defaultdict(Decimal)
+        for row in daily:
+            if row["currency"] == currency:
+                gmv[row["day"]] += row["net_gmv"]
+                commission[row["day"]] += row["commission"]
+                by_asset[row["asset_id"]] += row["net_gmv"]
+        days = sorted(gmv)
+        title = f"Daily attributed net GMV and commission, {currency}"
+        series = {
+            "Net GMV": [(day, gmv[day]) for day in days],
+            "Commission": [(day, commission[day]) for day in days],
+        }
+        charts.append((title, line_chart(title, series, y_label=currency)))
+        top = sorted(by_asset.items(), key=lambda item: (-item[1], item[0]))[:8]
+        title = f"Attributed net GMV by asset, {currency}"
+        series = {"Net GMV": [(labels.get(a) or f"asset {a}", amount) for a, amount in top]}
+        charts.append((title, bar_chart(title, series, y_label=currency, x_format=_short)))
+    return "".join(
+        f"<figure><figcaption>{html.escape(title)}</figcaption>{chart}</figure>"
+        for title, chart in charts
     )
-    shapes.append(f"<polyline points='{points}' fill=none stroke='#000' stroke-width=2/>")
-    legend = ", ".join(
-        f"<span style='color:{palette[j % len(palette)]}'>■</span> asset {a}"
-        for j, a in enumerate(assets[:12])
-    )
-    return (
-        f"<svg width={width} height={height} role=img aria-label='daily attributed GMV'>"
-        f"{''.join(shapes)}</svg><p class=muted>{days[0]} to {days[-1]}. Bars: net GMV per "
-        f"day by asset ({legend}). Line: commission, same scale.</p>"
-    )
+
+
+def _short(name: object) -> str:
+    text = str(name)
+    return text if len(text) <= 22 else text[:21] + "…"
 
 
 def write_reconciliation(result: Reconciliation, out_dir: Path) -> dict[str, Path]:

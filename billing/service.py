@@ -24,6 +24,7 @@ from billing.errors import LedgerError
 from billing.ledger import Posted, balances
 from billing.payouts import owed, record_payout, set_contributor
 from billing.periods import parse_period
+from billing.queries import query
 from billing.reconcile import Reconciliation, reconcile
 from billing.reports import write_reconciliation, write_statement
 from billing.statements import Statement, build_statement, unattributed_orders
@@ -184,3 +185,16 @@ def payouts(
             {ref for r in contributors if r["contributor"] == pay for ref in r["references"]}
         )
     return Payouts(period, contributors, paid, already)
+
+
+def wallet_history(db: Database, merchant_id: str) -> list[dict]:
+    """The token wallet day by day: ``day``, tokens ``credited`` and ``debited`` that
+    day, and the ``balance`` at its end (for the console's wallet chart)."""
+    with db.connection() as conn:
+        require_merchant(conn, merchant_id)
+        days = conn.execute(query("wallet_by_day"), {"merchant_id": merchant_id}).fetchall()
+    balance, history = 0, []
+    for row in days:
+        balance += row["credited"] - row["debited"]
+        history.append({**row, "balance": balance})
+    return history

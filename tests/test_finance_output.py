@@ -159,3 +159,37 @@ def test_statement_of_an_unknown_merchant_is_one_line(adreel_env, tmp_path):
     assert result.stderr.strip() == (
         "adreel: no merchant 'nobody-at-all'; upload its catalog first"
     )
+
+
+def test_the_printable_statement_charts_each_currency_with_dates_axes_and_names(tmp_path):
+    """The HTML that `adreel finance statement` writes (and the console's print view
+    opens): per currency, GMV and commission by day with dates on x and amounts on y, GMV
+    by asset under the product names the caller gives, each captioned and with a legend."""
+    from billing.reports import write_statement
+    from billing.statements import Statement
+
+    def line(day, asset, currency, gmv):
+        return {
+            "day": date(2026, 10, day),
+            "asset_id": asset,
+            "currency": currency,
+            "net_gmv": Decimal(gmv),
+            "commission": Decimal(gmv) * Decimal("0.15"),
+        }
+
+    daily = [line(5, 7, "USD", "60.00"), line(9, 8, "USD", "40.00"), line(20, 7, "EUR", "900")]
+    statement = Statement("m-print", date(2026, 10, 1), date(2026, 11, 20), daily=daily)
+    page = write_statement(statement, tmp_path, {7: "Trail Boot (TS-1)"})["html"].read_text()
+    charts = page.split('<svg class="chart"')[1:]
+    assert len(charts) == 4  # a line and a bar chart per currency, EUR first
+    assert ">Daily attributed net GMV and commission, EUR</title>" in charts[0]
+    assert ">20 Oct</text>" in charts[0] and ">05 Oct</text>" not in charts[0]
+    usd = charts[2]
+    assert ">Daily attributed net GMV and commission, USD</title>" in usd
+    assert ">05 Oct</text>" in usd and ">09 Oct</text>" in usd  # dates on x
+    assert ">0</text>" in usd and ">60</text>" in usd and ">USD</text>" in usd  # y ticks, unit
+    assert ">Net GMV</text>" in usd and ">Commission</text>" in usd  # the legend
+    assert "Net GMV: 60.00 at 05 Oct, 40.00 at 09 Oct (2 points)" in usd  # the <desc>
+    assert ">Trail Boot (TS-1)</text>" in charts[3] and ">asset 8</text>" in charts[3]
+    assert "<figcaption>Attributed net GMV by asset, USD</figcaption>" in page
+    assert "<td>Trail Boot (TS-1)</td>" in page  # the top assets table names it too

@@ -122,6 +122,11 @@ def test_files_to_closed_month_with_statement_reconciliation_and_payouts(db, adr
     assert [o["reason"] for o in json.loads(statement.stdout)["unattributed"]] == ["no interaction"]
     page = (out / f"statement-{m}-2026-10.html").read_text()
     assert "<svg" in page and "Top assets by attributed GMV" in page and "$29.25" in page
+    # the printable chart: a title read out, dates on x, amounts on y, and a legend
+    line = page[page.index('<svg class="chart"') : page.index("</svg>")]
+    assert 'role="img"' in line and ">Daily attributed net GMV and commission, USD</title>" in line
+    assert ">05 Oct</text>" in line and ">08 Oct</text>" in line and ">USD</text>" in line
+    assert ">0</text>" in line and ">Net GMV</text>" in line and ">Commission</text>" in line
     rows = list(csv.DictReader((out / f"statement-{m}-2026-10.csv").open()))
     assert {r["kind"]: r["amount"] for r in rows}["total"] == "29.25"
 

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import logging
 import re
-import tempfile
 from collections.abc import Callable
-from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlparse
@@ -30,15 +28,16 @@ from api.console.session import (
 from api.problems import ApiProblem, error_status
 from billing import service as billing
 from campaigns import service as campaigns
-from catalog.products import catalog_products
+from catalog.products import page_position, product_page
 from generation.delivery import asset_url
-from storage.errors import AdreelError, NotFound
+from storage.errors import AdreelError
 from storage.keys import ApiKey, authenticate
 from storage.services import services
 
 log = logging.getLogger(__name__)
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
 PAGE_SIZE = 24
+SEARCH_CHUNK = 500  # products read at a time while searching a catalog
 LINK_EXPIRES_S = 3600
 FILTERS = ("template", "format", "locale", "variant", "decision")
 ROLE_NAMES = {
@@ -114,12 +113,24 @@ def navigation(key: ApiKey | None) -> list[tuple[str, str]]:
         return []
     if key.role == "merchant":
         home = f"/m/{key.merchant_id}"
-        return [("Home", home), ("Products", f"{home}/products")]
+        return [
+            ("Home", home),
+            ("Catalog", f"{home}/catalog"),
+            ("Products", f"{home}/products"),
+            ("Brand kit", f"{home}/brand"),
+            ("Wallet", f"{home}/wallet"),
+        ]
     links = []
-    if key.role in ACCOUNT_OPS:
-        links.append(("Campaigns", "/campaigns"))
-    if key.role in FINANCE_OPS:
-        links.append(("Statements", "/statements"))
+    if key.role in ACCOUNT_OPS:  # api/console/staff.py
+        links += [("Merchants", "/merchants"), ("Campaigns", "/campaigns")]
+    if key.role in FINANCE_OPS:  # api/console/finance.py
+        links += [
+            ("Month", "/finance"),
+            ("Imports", "/finance/imports"),
+            ("Close month", "/finance/close"),
+            ("Statements", "/statements"),
+            ("Payouts", "/finance/payouts"),
+        ]
     return links
 
 
@@ -231,13 +242,8 @@ def merchant_home(request: Request, merchant_id: str):
     session = signed_in(request)
     merchant_id = reachable(session, merchant_id)
     db = services().db
-    listed = campaigns.list_campaigns(db, merchant_id)
-    awaiting = {}
-    for campaign in listed[:50]:
-        status = campaigns.campaign_status(db, campaign["campaign_id"], merchant_id)
-        awaiting[campaign["campaign_id"]] = sum(
-            1 for m in status["materials"] if m["preview_asset_id"] and m["decision"] == "pending"
-        )
+    listed = campaigns.list_campaigns(db, merchant_id)  # with counts awaiting review
+    awaiting = {c["campaign_id"]: c["awaiting_review"] for c in listed}
     return page(
         request,
         "home.html",
@@ -322,57 +328,60 @@ def asset(request: Request, merchant_id: str, asset_id: int):
 
 
 @router.get("/m/{merchant_id}/products")
-def products_page(request: Request, merchant_id: str, page_number: int = 1, status: str = ""):
+def products_page(
+    request: Request,
+    merchant_id: str,
+    status: str = "",
+    q: str = "",
+    after: str = "",
+    after_row: str = "",
+    page_number: int = 1,
+):
+    """A page of the catalog, read from the database a page at a time (``after`` is the
+    last product id shown, ``after_row`` the last quarantined row): a catalog of 10,000
+    products loads one page, not the list."""
     session = signed_in(request)
     merchant_id = reachable(session, merchant_id)
     if status not in ("", "live", "removed", "quarantined"):
         status = ""
-    found = catalog_products(services().db, merchant_id, status or None)
-    pages = max(1, -(-len(found) // PAGE_SIZE))
-    page_number = min(max(1, page_number), pages)
-    start = (page_number - 1) * PAGE_SIZE
+    words = q.strip()[:200]
+    position = None
+    if after_row.isdigit():
+        position = (True, "", int(after_row))
+    elif after:
+        position = (False, after[:500], 0)
+    found, more = _product_page(merchant_id, status or None, position, words.casefold())
+    following = None
+    if more:
+        in_quarantine, last_id, last_row = page_position(found[-1])
+        following = {"after_row": last_row} if in_quarantine else {"after": last_id}
     return page(
         request,
         "products.html",
         session,
         merchant_id=merchant_id,
-        products=found[start : start + PAGE_SIZE],
-        total=len(found),
-        page_number=page_number,
-        pages=pages,
+        products=found,
+        page_number=max(1, page_number) if position else 1,
+        following=following,
         status_filter=status,
+        query=words,
     )
 
 
-# --- staff pages ------------------------------------------------------------------------
-
-
-@router.get("/campaigns")
-def all_campaigns(request: Request):
-    session = signed_in(request, *ACCOUNT_OPS)
-    listed = campaigns.list_campaigns(services().db)
-    return page(request, "campaigns.html", session, campaigns=listed)
-
-
-@router.get("/statements")
-def statements(request: Request, merchant: str = "", period: str = ""):
-    session = signed_in(request, *FINANCE_OPS)
-    shown = None
-    if merchant and period:
-        merchant = reachable(session, merchant)
-        with tempfile.TemporaryDirectory() as out:
-            try:
-                built, _ = billing.statement(
-                    services().db, merchant, period, datetime.now(UTC).date(), Path(out)
-                )
-            except NotFound as exc:
-                raise ApiProblem(404, str(exc)) from None
-        shown = built
-    return page(
-        request,
-        "statements.html",
-        session,
-        merchant=merchant,
-        period=period or date.today().strftime("%Y-%m"),
-        statement=shown,
-    )
+def _product_page(merchant_id, status, after, words) -> tuple[list[dict], bool]:
+    """``product_page``; with search words, the next page of products whose id or title
+    holds them, read in chunks until a page is found (never the whole catalog at once)."""
+    db = services().db
+    if not words:
+        return product_page(db, merchant_id, status, after, PAGE_SIZE)
+    matches: list[dict] = []
+    while True:
+        chunk, more = product_page(db, merchant_id, status, after, SEARCH_CHUNK)
+        for product in chunk:
+            if words in f"{product['id'] or ''} {product['title'] or ''}".casefold():
+                matches.append(product)
+                if len(matches) > PAGE_SIZE:
+                    return matches[:PAGE_SIZE], True
+        if not more:
+            return matches, False
+        after = page_position(chunk[-1])
