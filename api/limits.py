@@ -1,6 +1,6 @@
 """Request size limits, enforced on the bytes as they arrive (Content-Length may be
 missing or lie): file uploads (catalogs, finance files, settlement reports, brand kits)
-up to ADREEL_API_MAX_UPLOAD_MB, other bodies 1 MB."""
+up to ADREEL_API_MAX_UPLOAD_MB (through the API or the console), other bodies 1 MB."""
 
 from __future__ import annotations
 
@@ -12,7 +12,11 @@ from api.problems import problem
 
 MAX_BODY_BYTES = 1024 * 1024
 UPLOAD_PATHS = re.compile(
-    r"/(catalog/uploads|finance/imports/[^/]+|reconciliations/[^/]+|brand-kit)$"
+    r"/(catalog/uploads|finance/imports/[^/]+|reconciliations/[^/]+|brand-kit"
+    # the console's forms that send files: catalog, brand kit, a campaign file, a
+    # finance file and a settlement file (staff reach them all)
+    r"|m/[^/]+/catalog|m/[^/]+/brand|merchants/[^/]+/campaigns/import"
+    r"|finance/imports|finance/m/[^/]+/[^/]+/reconcile)$"
 )
 
 

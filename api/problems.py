@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -78,6 +80,19 @@ def error_status(exc: Exception) -> int:
     return 400
 
 
+def problem_body(exc: Exception) -> dict[str, Any]:
+    """The problem document for a domain error (kept by jobs that fail in the
+    background): a catalog file's problem names the uploaded file, not a server path."""
+    if isinstance(exc, CatalogError):
+        name = Path(exc.path).name
+        detail = f"{name}: row {exc.row}: {exc.field}: {exc.problem}"
+        extra = {"file": name, "row": exc.row, "field": exc.field}
+        return json.loads(problem(422, detail, **extra).body)
+    if isinstance(exc, AdreelError):
+        return json.loads(problem(error_status(exc), str(exc)).body)
+    return json.loads(problem(500, "the server failed; the error is in its log").body)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiProblem)
     async def _api_problem(request: Request, exc: ApiProblem):
@@ -94,6 +109,12 @@ def install(app: FastAPI) -> None:
         status = error_status(exc)
         field = getattr(exc, "setting", None)
         return problem(status, str(exc), field=field)
+
+    @app.exception_handler(psycopg.DataError)
+    async def _data(request: Request, exc: psycopg.DataError):
+        # a value PostgreSQL cannot take (a NUL byte in text, a number out of range)
+        reason = exc.diag.message_primary or str(exc).splitlines()[0]
+        return problem(422, f"a value the database cannot store: {reason}")
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError):

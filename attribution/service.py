@@ -14,7 +14,8 @@ from billing.closing import MonthClose, last_day
 from billing.errors import LedgerError
 from billing.periods import parse_period
 from storage.db import Database
-from storage.merchants import list_merchant_ids
+from storage.merchants import list_merchant_ids, require_merchant
+from storage.webhooks import queue_event
 
 
 def import_feed(
@@ -45,5 +46,11 @@ def close_months(
             "use --early to close it anyway"
         )
     with db.connection() as conn:
+        if merchant_id:
+            require_merchant(conn, merchant_id)  # an unknown one: 404, not a refused row
         merchants = [merchant_id] if merchant_id else list_merchant_ids(conn)
-        return [close_month(conn, m, month) for m in merchants]
+        results = [close_month(conn, m, month) for m in merchants]
+        for closed in results:
+            if closed.closed_now:  # webhooks, committed with the close (CLI, API, flow)
+                queue_event(conn, closed.merchant_id, "period.closed", period, {"period": period})
+        return results

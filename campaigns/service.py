@@ -10,7 +10,10 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+import psycopg
+
 from campaigns import records as rows
+from campaigns.queries import query
 from campaigns.spec import (
     CampaignSpec,
     campaign_from_dict,
@@ -125,7 +128,8 @@ def schedule_text(campaign: dict) -> str:
 
 
 def list_campaigns(db: Database, merchant_id: str | None = None) -> list[dict]:
-    """Campaigns with their schedule, next run and last run."""
+    """Campaigns with their schedule, next run, last run and the number of previews
+    awaiting review (one query for them all)."""
     with db.connection() as conn:
         found = rows.list_campaigns(conn, merchant_id)
     return [
@@ -136,6 +140,7 @@ def list_campaigns(db: Database, merchant_id: str | None = None) -> list[dict]:
             "next_run": next_run(c["cron"], c["timezone"]) if c["cron"] else None,
             "last_status": c["last_status"],
             "last_started_at": c["last_started_at"],
+            "awaiting_review": c["awaiting_review"],
         }
         for c in found
     ]
@@ -173,6 +178,37 @@ def campaign_status(db: Database, campaign_id: str, merchant_id: str | None = No
         used = rows.campaign_tokens_used(conn, campaign_id)
         listed = (campaign["spec"].get("products") or {}).get("ids")
         missing = missing_product_ids(conn, campaign["merchant_id"], listed)
+    return _status(campaign_id, campaign, materials, runs, used, missing)
+
+
+async def campaign_status_async(
+    conn: psycopg.AsyncConnection, campaign_id: str, merchant_id: str | None = None
+) -> dict:
+    """``campaign_status`` with its queries pipelined into one round trip, for the HTTP
+    API's status endpoint (dashboards poll it; BENCHMARKS.md, api)."""
+    names = ("campaign_status_head", "campaign_materials", "campaign_runs")
+    params = {"campaign_id": campaign_id}
+    async with conn.pipeline():
+        cursors = [await conn.execute(query(name), params) for name in names]
+    campaign = await cursors[0].fetchone()
+    if campaign is None or merchant_id not in (None, campaign["merchant_id"]):
+        raise UnknownCampaign(campaign_id)
+    materials, runs = await cursors[1].fetchall(), await cursors[2].fetchall()
+    live = set(campaign["live_listed"])
+    listed = (campaign["spec"].get("products") or {}).get("ids") or []
+    missing = [product_id for product_id in listed if product_id not in live]
+    used = campaign["tokens_used"]
+    return _status(campaign_id, campaign, materials, runs, used, missing)
+
+
+def _status(
+    campaign_id: str,
+    campaign: dict,
+    materials: list[dict],
+    runs: list[dict],
+    used: int,
+    missing: list[str],
+) -> dict:
     return {
         "campaign_id": campaign_id,
         "merchant_id": campaign["merchant_id"],

@@ -11,7 +11,7 @@ from catalog.queries import query
 from catalog.uploads import get_upload, rejected_rows
 from storage.db import Database
 from storage.errors import NotFound
-from storage.merchants import require_merchant
+from storage.merchants import UnknownMerchant, require_merchant
 
 PRODUCT_STATUSES = ("live", "removed", "quarantined")
 
@@ -104,6 +104,27 @@ def product_page(
     if limit is None:
         return found, False
     return found[:limit], len(found) > limit
+
+
+async def stored_product_page_json(
+    conn: psycopg.AsyncConnection,
+    merchant_id: str,
+    status: str | None,
+    after_id: str | None,
+    limit: int,
+) -> tuple[str, str | None, bool] | None:
+    """``product_page``'s stored products as JSON text built by PostgreSQL in one round
+    trip (the API's busiest read): ``(products, last id, more follow)``; None when the
+    page is not full and quarantined rows may follow (ask ``product_page``)."""
+    params = {"merchant_id": merchant_id, "status": status, "after_id": after_id, "limit": limit}
+    cursor = await conn.execute(query("stored_products_page_json"), params)
+    row = await cursor.fetchone()
+    if not row["known"]:
+        raise UnknownMerchant(merchant_id)
+    more = row["found"] > limit
+    if not more and status is None:
+        return None
+    return row["products"], row["last_id"], more
 
 
 def page_position(product: dict) -> tuple[bool, str, int]:

@@ -9,8 +9,12 @@ package. A key is shown once; only its SHA-256 hash and a short prefix are store
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
+import threading
+import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -21,9 +25,13 @@ from storage.errors import AdreelError, NotFound
 from storage.merchants import ensure_merchant
 from storage.queries import query
 
+log = logging.getLogger(__name__)
+
 ROLES = ("merchant", "account_manager", "finance", "admin")
 KEY_PREFIX = "adr_"
 SHOWN_PREFIX_CHARS = 12
+KEY_EVENTS = "adreel_api_keys"  # the channel revokes NOTIFY on
+CACHED_FOR_S = 60.0  # a backstop for revokes made outside adreel (plain SQL, no NOTIFY)
 
 
 class UnknownKey(NotFound):
@@ -84,24 +92,132 @@ def list_keys(db: Database) -> list[dict[str, Any]]:
 
 
 def revoke_key(db: Database, key_id: int) -> dict[str, Any]:
-    """Revoke a key: refused from its next request on. Revoking twice is a no-op."""
+    """Revoke a key: refused from its next request on. Revoking twice is a no-op. The
+    commit NOTIFYs every API process's key cache, which forgets the key."""
     with db.connection() as conn:
         row = conn.execute(query("revoke_api_key"), {"key_id": key_id}).fetchone()
+        if row is not None:
+            conn.execute(query("notify_key_revoked"), {"key_id": key_id})
     if row is None:
         raise UnknownKey(key_id)
+    if _cache is not None:
+        _cache.evict(key_id)  # this process at once, without waiting for the NOTIFY
     return _shown(row)
 
 
 def authenticate(db: Database, key: str) -> ApiKey | None:
-    """The live key ``key`` is, recording its use; None for a wrong or revoked key."""
+    """The live key ``key`` is, recording its use; None for a wrong or revoked key.
+    In an API process that keeps a key cache (``keep_key_cache``), a key seen before is
+    answered from memory and its use recorded within a few seconds."""
     if not key.startswith(KEY_PREFIX) or len(key) > 200:
         return None
-    params = {"key_sha256": key_sha256(key)}
+    digest = key_sha256(key)
+    cache = _cache
+    if cache is not None and (known := cache.get(digest)) is not None:
+        cache.used(known.key_id)
+        return known
+    generation = cache.generation if cache is not None else 0
+    params = {"key_sha256": digest}
     with db.connection() as conn:
         row = conn.execute(query("use_api_key"), params).fetchone()
         if row is None:
             row = conn.execute(query("find_live_api_key"), params).fetchone()
-    return ApiKey(row["key_id"], row["role"], row["merchant_id"]) if row else None
+    if row is None:
+        return None
+    found = ApiKey(row["key_id"], row["role"], row["merchant_id"])
+    if cache is not None:
+        cache.put(digest, found, generation)
+    return found
+
+
+def remembered(key: str) -> ApiKey | None:
+    """The live key ``key`` is if this process's key cache knows it (recording its use),
+    without touching the database; None means ask ``authenticate``."""
+    cache = _cache
+    if cache is None or not key.startswith(KEY_PREFIX) or len(key) > 200:
+        return None
+    known = cache.get(key_sha256(key))
+    if known is not None:
+        cache.used(known.key_id)
+    return known
+
+
+class KeyCache:
+    """Live keys by hash in one API process, so that a request need not look its key up
+    in PostgreSQL. Revocation stays effective on the next request: ``revoke_key``
+    NOTIFYs ``adreel_api_keys`` at commit and the process's listener evicts the key as
+    the notification arrives (milliseconds). A lookup that raced a revoke is not kept
+    (``generation``). Nothing is cached while the listener is not connected."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._keys: dict[str, tuple[ApiKey, float]] = {}
+        self._uses: dict[int, datetime] = {}
+        self.generation = 0
+        self.listening = False
+
+    def get(self, digest: str) -> ApiKey | None:
+        entry = self._keys.get(digest)
+        if entry is None or not self.listening or entry[1] < time.monotonic():
+            return None
+        return entry[0]
+
+    def put(self, digest: str, key: ApiKey, generation: int) -> None:
+        with self._lock:
+            if self.listening and generation == self.generation:
+                self._keys[digest] = (key, time.monotonic() + CACHED_FOR_S)
+
+    def evict(self, key_id: int) -> None:
+        with self._lock:
+            self.generation += 1
+            self._keys = {d: e for d, e in self._keys.items() if e[0].key_id != key_id}
+
+    def reset(self, listening: bool) -> None:
+        with self._lock:
+            self.generation += 1
+            self._keys = {}
+            self.listening = listening
+
+    def used(self, key_id: int) -> None:
+        self._uses[key_id] = datetime.now(UTC)
+
+    def take_uses(self) -> dict[int, datetime]:
+        with self._lock:
+            uses, self._uses = self._uses, {}
+        return uses
+
+
+_cache: KeyCache | None = None
+
+
+def keep_key_cache(url: str, stop: threading.Event, flush_s: float = 5.0) -> None:
+    """Run this process's key cache until ``stop`` is set (the API runs it in a thread):
+    LISTEN for revokes, and write the keys' last uses every ``flush_s`` seconds."""
+    global _cache
+    cache = _cache = KeyCache()
+    while not stop.is_set():
+        try:
+            with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
+                conn.execute(f"LISTEN {KEY_EVENTS}")
+                cache.reset(listening=True)
+                while not stop.is_set():
+                    for note in conn.notifies(timeout=flush_s):
+                        if note.payload.isdigit():
+                            cache.evict(int(note.payload))
+                        else:  # not ours: forget everything rather than guess
+                            cache.reset(listening=True)
+                    _record_uses(conn, cache.take_uses())
+        except Exception as exc:  # never keep serving from a cache nobody keeps
+            log.warning("API key cache: %s; asking PostgreSQL for every request", exc)
+            cache.reset(listening=False)
+            stop.wait(1.0)
+    cache.reset(listening=False)
+
+
+def _record_uses(conn: psycopg.Connection, uses: dict[int, datetime]) -> None:
+    if uses:
+        params = {"key_ids": list(uses), "used_at": list(uses.values())}
+        conn.execute(query("record_key_use"), params)
 
 
 def live_key(db: Database, key_id: int) -> ApiKey | None:

@@ -27,10 +27,16 @@ class Settings(BaseSettings):
     api_rate_per_s: float = Field(
         20.0,
         ge=0,
-        description="Requests a second each API key may make, per `adreel api` process "
-        "(0: no limit); bursts up to ADREEL_API_RATE_BURST.",
+        description="Requests a second each API key may make, across every `adreel api` "
+        "process sharing ADREEL_API_RATE_URL (else per process; 0: no limit); bursts up to "
+        "ADREEL_API_RATE_BURST.",
     )
     api_rate_burst: int = Field(40, ge=1, description="Requests an API key may make at once.")
+    api_rate_url: str | None = Field(
+        None,
+        description="Redis that keeps the per-key rate limit, shared by every `adreel api` "
+        "process; unset: ADREEL_BROKER_URL if it is redis://, else a limit per process.",
+    )
     db_pool_size: int = Field(4, ge=1, description="Largest number of pooled connections.")
     s3_bucket: str | None = Field(
         None, description="S3 bucket for assets; unset: the local directory $ADREEL_HOME/objects."

@@ -108,6 +108,16 @@ def emit(db: Database, merchant_id: str, event: str, cause: str, data: dict[str,
     """Queue ``event`` for the merchant's endpoints subscribed to it; returns how many
     were queued now. ``cause`` names what happened (e.g. the catalog version): the event
     id derives from it, so the same cause queues once."""
+    with db.connection() as conn, conn.transaction():
+        return queue_event(conn, merchant_id, event, cause, data)
+
+
+def queue_event(
+    conn: psycopg.Connection, merchant_id: str, event: str, cause: str, data: dict[str, Any]
+) -> int:
+    """``emit`` inside the caller's transaction: the event is queued if, and only if,
+    what caused it commits (domain services call this where the work happens, so that
+    the CLI, the API and scheduled flows all send it)."""
     if event not in EVENTS:
         raise ValueError(f"event {event!r}; choose from {', '.join(EVENTS)}")
     event_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"adreel:{merchant_id}:{event}:{cause}"))
@@ -124,8 +134,7 @@ def emit(db: Database, merchant_id: str, event: str, cause: str, data: dict[str,
         default=str,
     )
     params = {"merchant_id": merchant_id, "event": event, "event_id": event_id, "body": body}
-    with db.connection() as conn, conn.transaction():
-        return len(conn.execute(query("queue_webhook_event"), params).fetchall())
+    return len(conn.execute(query("queue_webhook_event"), params).fetchall())
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:

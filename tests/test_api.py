@@ -3,8 +3,10 @@ idempotency, uploads, and Schemathesis fuzzing from the served OpenAPI spec."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -15,17 +17,28 @@ from pathlib import Path
 from typing import ClassVar
 
 import httpx
+import psycopg
 import pytest
 import yaml
 
 from api.ratelimit import RateLimiter
+from catalog.sample import write_sample_catalog
+from storage.services import services
+from storage.upload_jobs import create_job, upload_object_key
 from storage.webhooks import SIGNATURE_HEADER, verify_signature
-from tests.helpers.campaigns import CONTRACT, PREVIEW_TOKENS
+from tests.helpers.campaigns import (
+    CONTRACT,
+    PREVIEW_TOKENS,
+    SAMPLE_IDS,
+    create_campaign,
+    merchant_with_catalog,
+)
 from tests.helpers.catalog import GOOGLE_TSV
 from tests.helpers.cli import ADREEL, cli_json, cli_ok
-from tests.helpers.services import free_port
+from tests.helpers.services import BROKER_URL, free_port
 
 MAX_UPLOAD_MB = 1
+BAD_PRICE_ROW = "TS-9\tBad price\t\t\t\tlots\t\tin stock\tnew\t\t\t\n"
 SAMPLE_PATH_VALUES = {
     "campaign_id": "c-missing",
     "asset_id": "1",
@@ -35,6 +48,7 @@ SAMPLE_PATH_VALUES = {
     "kind": "csv",
     "part": "report",
     "endpoint_id": "999999",
+    "job_id": "999999",
 }
 
 
@@ -62,8 +76,8 @@ def api(adreel_env, tmp_path_factory):
         keys[role] = cli_json("keys", "create", "--role", role, env=adreel_env)["key"]
     with httpx.Client(base_url=base, timeout=120) as client:
         for merchant in merchants:
-            answer = upload(client, keys[merchant], merchant, GOOGLE_TSV.encode())
-            assert answer.status_code == 201, answer.text
+            done = uploaded(client, keys[merchant], merchant, GOOGLE_TSV.encode())
+            assert done["status"] == "processed", done
         yield {
             "base": base,
             "client": client,
@@ -113,6 +127,24 @@ def upload(client, key, merchant, content: bytes, name="feed.tsv", headers=None,
         files={"file": (name, content, "text/tab-separated-values")},
         data={"images": "defer", **form},
     )
+
+
+def uploaded(client, key, merchant, content: bytes, **kwargs) -> dict:
+    """Upload (202, processing) and follow the status URL until the job is done."""
+    answer = upload(client, key, merchant, content, **kwargs)
+    assert answer.status_code == 202, answer.text
+    job = answer.json()
+    assert answer.headers["location"] == job["status_url"]
+    return finished(client, key, job)
+
+
+def finished(client, key, job: dict) -> dict:
+    deadline = time.monotonic() + 120
+    while job["status"] == "processing" and time.monotonic() < deadline:
+        time.sleep(0.2)
+        job = client.get(job["status_url"], headers=auth(key)).json()
+    assert job["status"] != "processing", "the upload was not processed in 120 s"
+    return job
 
 
 def is_problem(response, status: int) -> dict:
@@ -221,23 +253,68 @@ def test_roles_decide_operations(api):
     assert status.status_code == 200 and status.json()["merchant_id"] == merchant
 
 
-def test_upload_status_replay_and_idempotency_key(api):
+def test_upload_is_processed_in_the_background_with_status_replay_and_idempotency_key(api):
     client, merchant = api["client"], api["merchants"][1]
     key = api["keys"][merchant]
-    content = GOOGLE_TSV.replace("19.99 USD", "21.00 USD").encode()
+    content = (GOOGLE_TSV.replace("19.99 USD", "21.00 USD") + BAD_PRICE_ROW).encode()
     first = upload(client, key, merchant, content, headers={"Idempotency-Key": "u-1"})
-    assert first.status_code == 201, first.text
-    body = first.json()
-    assert (body["rows_read"], body["accepted"], body["version"]) == (3, 3, 2)
+    assert first.status_code == 202, first.text
+    job = first.json()
+    assert job["status"] == "processing" and job["upload"] is None and job["report_url"] is None
+    assert first.headers["location"] == job["status_url"]
+    done = finished(client, key, job)
+    assert done["status"] == "processed" and done["problem"] is None, done
+    body = done["upload"]
+    assert (body["rows_read"], body["accepted"], body["rejected"], body["version"]) == (4, 3, 1, 2)
+    assert body["file"] == "feed.tsv" and body["rule_counts"], body
     status = client.get(body["status_url"], headers=auth(key))
     assert status.status_code == 200 and status.json()["accepted"] == 3
+    report = client.get(done["report_url"], headers=auth(key))
+    assert report.status_code == 200 and "Catalog report" in report.text
+    rejected = client.get(done["rejected_csv_url"], headers=auth(key))
+    assert rejected.headers["content-type"].startswith("text/csv") and "TS-9" in rejected.text
     replay = upload(client, key, merchant, content, headers={"Idempotency-Key": "u-1"})
-    assert replay.json() == body and replay.headers["idempotent-replayed"] == "true"
+    assert replay.status_code == 202 and replay.json() == job
+    assert replay.headers["idempotent-replayed"] == "true"
     is_problem(
         upload(client, key, merchant, b"id\ttitle\n", headers={"Idempotency-Key": "u-1"}), 422
     )
-    same_file = upload(client, key, merchant, content)
-    assert same_file.status_code == 200 and same_file.json()["replayed"] is True
+    same_file = uploaded(client, key, merchant, content)
+    assert same_file["upload"]["replayed"] is True and same_file["upload"]["version"] == 2
+    other = auth(api["keys"][api["merchants"][0]])
+    is_problem(client.get(job["status_url"], headers=other), 404)
+
+
+def test_a_cut_off_upload_stores_nothing(api):
+    merchant = api["merchants"][1]
+    before = _stored_uploads(api, merchant)
+    host, port = api["base"].removeprefix("http://").split(":")
+    part = (
+        b'--cut\r\nContent-Disposition: form-data; name="file"; filename="feed.tsv"\r\n'
+        b"Content-Type: text/tab-separated-values\r\n\r\n" + GOOGLE_TSV.encode()
+    )
+    head = (
+        f"POST /v1/merchants/{merchant}/catalog/uploads HTTP/1.1\r\nHost: {host}\r\n"
+        f"Authorization: Bearer {api['keys'][merchant]}\r\n"
+        "Content-Type: multipart/form-data; boundary=cut\r\n"
+        f"Content-Length: {len(part) + 10_000}\r\n\r\n"
+    )
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(head.encode() + part)  # the rest never comes: the client goes away
+    time.sleep(2)
+    assert _stored_uploads(api, merchant) == before
+
+
+def _stored_uploads(api, merchant: str) -> tuple[int, int]:
+    """Upload jobs and catalog versions the merchant has in the database."""
+    with psycopg.connect(api["env"]["ADREEL_DATABASE_URL"]) as conn:
+        jobs = conn.execute(
+            "SELECT count(*) FROM catalog_upload_jobs WHERE merchant_id = %s", [merchant]
+        ).fetchone()[0]
+        versions = conn.execute(
+            "SELECT count(*) FROM catalog_uploads WHERE merchant_id = %s", [merchant]
+        ).fetchone()[0]
+    return jobs, versions
 
 
 def test_products_are_paged_with_a_cursor(api):
@@ -305,9 +382,13 @@ def test_bad_input_gets_problem_documents(api):
     is_problem(huge, 413)
     too_big = upload(client, api["keys"][merchant], merchant, b"x" * (MAX_UPLOAD_MB * 2**20 + 10))
     is_problem(too_big, 413)
-    bad_rows = upload(client, api["keys"][merchant], merchant, b"id,title\n", name="feed.csv")
-    assert bad_rows.status_code in (400, 422)
-    is_problem(bad_rows, bad_rows.status_code)
+    products = client.get(f"{base}/products", headers=am).json()
+    bad_rows = uploaded(client, api["keys"][merchant], merchant, b"id,title\n", name="feed.csv")
+    assert bad_rows["status"] == "failed" and bad_rows["upload"] is None
+    problem = bad_rows["problem"]
+    assert problem["status"] in (400, 422) and problem["detail"].startswith("feed.csv")
+    assert "/tmp" not in problem["detail"]
+    assert client.get(f"{base}/products", headers=am).json() == products
     is_problem(client.get(f"{base}/campaigns/c-missing", headers=am), 404)
     is_problem(client.get("/v1/merchants/a%01b/products", headers=am), 422)
     revoked = cli_json(
@@ -349,6 +430,8 @@ def test_finance_imports_close_statements_over_http(api):
         "/v1/finance/periods/2999-01/close", json={"merchant_id": merchant}, headers=finance
     )
     assert "early" in is_problem(future, 400)["detail"]
+    nobody = {"merchant_id": "no-such-merchant"}
+    is_problem(client.post("/v1/finance/periods/2026-01/close", json=nobody, headers=finance), 404)
     closed = client.post(
         "/v1/finance/periods/2026-01/close", json={"merchant_id": merchant}, headers=finance
     )
@@ -435,7 +518,7 @@ def test_webhooks_are_signed_retried_and_logged(api):
         )
         is_problem(client.post(hooks, json={"url": url, "events": ["nope"]}, headers=key), 422)
         content = GOOGLE_TSV.replace("19.99 USD", "23.00 USD").encode()
-        assert upload(client, api["keys"][merchant], merchant, content).status_code == 201
+        assert uploaded(client, api["keys"][merchant], merchant, content)["status"] == "processed"
         # the first try answers 500; the retry comes after the backoff (10 s)
         deadline = time.monotonic() + 40
         while len(Receiver.received) < 2 and time.monotonic() < deadline:
@@ -453,6 +536,131 @@ def test_webhooks_are_signed_retried_and_logged(api):
         assert client.delete(f"{hooks}/{endpoint}", headers=key).status_code == 204
     finally:
         server.shutdown()
+
+
+class Collector(BaseHTTPRequestHandler):
+    received: ClassVar[list] = []
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.received.append(yaml.safe_load(body))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_work_started_from_the_cli_sends_its_webhooks(api, tmp_path):
+    """Events are queued by the domain services (a catalog upload, a month close), not
+    by API handlers: work started from the CLI delivers them to a registered receiver."""
+    client, merchant = api["client"], api["merchants"][1]
+    Collector.received.clear()
+    key = auth(api["keys"][merchant])
+    server = HTTPServer(("127.0.0.1", 0), Collector)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/cli-hook"
+        hooks = f"/v1/merchants/{merchant}/webhooks"
+        events = ["catalog.processed", "period.closed"]
+        made = client.post(hooks, json={"url": url, "events": events}, headers=key)
+        assert made.status_code == 201, made.text
+        feed = tmp_path / "cli-feed.tsv"
+        feed.write_text(GOOGLE_TSV.replace("19.99 USD", "31.00 USD"))
+        result = cli_json(
+            "catalog", "upload", "--merchant", merchant, "--images", "defer", "--json", str(feed),
+            env=api["env"],
+        )  # fmt: skip
+        closed = cli_json(
+            "finance", "close", "--merchant", merchant, "--period", "2025-06", "--json",
+            env=api["env"],
+        )  # fmt: skip
+        assert closed["closed"] == [merchant]
+        deadline = time.monotonic() + 30
+        while len(Collector.received) < 2 and time.monotonic() < deadline:
+            time.sleep(0.3)
+        by_event = {e["event"]: e for e in Collector.received}
+        assert sorted(by_event) == events and len(Collector.received) == 2
+        data = by_event["catalog.processed"]["data"]
+        assert data["version"] == result["version"] and data["file"] == "cli-feed.tsv"
+        assert (data["rows_read"], data["accepted"]) == (3, 3)
+        assert by_event["period.closed"]["data"] == {"period": "2025-06"}
+        client.delete(f"{hooks}/{made.json()['endpoint_id']}", headers=key)
+    finally:
+        server.shutdown()
+
+
+def test_a_campaign_run_from_the_cli_sends_previews_ready_and_finals_delivered(api, tmp_path):
+    """The run itself queues them (campaigns.runs), whoever started it."""
+    env, client = api["env"], api["client"]
+    merchant = merchant_with_catalog(env, write_sample_catalog(tmp_path / "sample"), tmp_path)
+    campaign = create_campaign(env, merchant, tmp_path, products={"ids": SAMPLE_IDS[:1]})
+    key = auth(
+        cli_json("keys", "create", "--role", "merchant", "--merchant", merchant, env=env)["key"]
+    )
+    Collector.received.clear()
+    server = HTTPServer(("127.0.0.1", 0), Collector)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/runs"
+        events = ["previews.ready", "finals.delivered"]
+        hooks = f"/v1/merchants/{merchant}/webhooks"
+        assert client.post(hooks, json={"url": url, "events": events}, headers=key).is_success
+        first = cli_json("campaign", "run", campaign, env=env)
+        assert first["previews"]["rendered"] == 1, first
+        preview = cli_json("campaign", "status", campaign, env=env)["materials"][0]
+        approve = ["campaign", "approve", campaign, "--assets", str(preview["preview_asset_id"])]
+        cli_ok(*approve, env=env)
+        second = cli_json("campaign", "run", campaign, env=env)
+        assert second["delivery"]["delivered"] == 1, second
+        deadline = time.monotonic() + 30
+        while len(Collector.received) < 2 and time.monotonic() < deadline:
+            time.sleep(0.3)
+        by_event = {e["event"]: e["data"] for e in Collector.received}
+        assert by_event == {
+            "previews.ready": {"campaign_id": campaign, "rendered": 1},
+            "finals.delivered": {"campaign_id": campaign, "delivered": 1},
+        }
+    finally:
+        server.shutdown()
+
+
+def test_an_upload_job_no_process_holds_is_taken_over(api, tmp_path):
+    """A job whose API process died (stored and recorded, never finished) is found by
+    a running server's worker, which polls for jobs nobody holds."""
+    merchant = api["merchants"][0]
+    feed = tmp_path / "orphan.tsv"
+    feed.write_text(GOOGLE_TSV)
+    digest = hashlib.sha256(feed.read_bytes()).hexdigest()
+    here = services()
+    object_key = upload_object_key(here.settings.s3_prefix, merchant, digest)
+    here.store.put_file(object_key, feed, "application/octet-stream")
+    options = {"format": None, "currency": None, "images": "defer", "mode": "full"}
+    job = create_job(here.db, merchant, object_key, "orphan.tsv", digest, options, None)
+    status_url = f"{api['base']}/v1/merchants/{merchant}/catalog/jobs/{job['job_id']}"
+    done = finished(
+        api["client"], api["keys"][merchant], {"status": "processing", "status_url": status_url}
+    )
+    assert done["status"] == "processed" and done["upload"]["file"] == "orphan.tsv", done
+
+
+def test_a_revoked_key_is_refused_at_once_by_a_running_server(api):
+    """Keys are cached in the server; a revoke (CLI or API) still counts on the next
+    request, because it NOTIFYs every server's cache."""
+    client, merchant = api["client"], api["merchants"][0]
+    wallet = f"/v1/merchants/{merchant}/wallet"
+    for how in ("cli", "api", "cli"):
+        made = cli_json(
+            "keys", "create", "--role", "merchant", "--merchant", merchant, env=api["env"]
+        )
+        for _ in range(3):  # known to the server's cache now
+            assert client.get(wallet, headers=auth(made["key"])).status_code == 200
+        if how == "cli":
+            cli_ok("keys", "revoke", str(made["id"]), env=api["env"])
+        else:
+            gone = client.delete(f"/v1/keys/{made['id']}", headers=auth(api["keys"]["admin"]))
+            assert gone.status_code == 200 and gone.json()["revoked_at"]
+        is_problem(client.get(wallet, headers=auth(made["key"])), 401)
 
 
 @pytest.mark.parametrize("role", ["merchant", "finance"])
@@ -500,6 +708,31 @@ def test_a_key_over_its_rate_gets_429_with_retry_after(api, adreel_env, tmp_path
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_two_servers_share_a_keys_rate_through_redis(api, adreel_env, tmp_path):
+    """With Redis configured the bucket is one per key across every process."""
+    env = {
+        **adreel_env,
+        "ADREEL_API_RATE_PER_S": "0.2",
+        "ADREEL_API_RATE_BURST": "2",
+        "ADREEL_API_RATE_URL": BROKER_URL,
+    }
+    servers = [start_api(free_port(), env, tmp_path / f"shared-{n}.log") for n in range(2)]
+    merchant = api["merchants"][0]
+    wallet = f"/v1/merchants/{merchant}/wallet"
+    try:
+        (_, one), (_, two) = servers
+        key = auth(api["keys"][merchant])
+        answers = [httpx.get(base + wallet, headers=key) for base in (one, two, two, one)]
+        assert [a.status_code for a in answers] == [200, 200, 429, 429]
+        assert int(answers[2].headers["Retry-After"]) >= 1
+        other = httpx.get(two + wallet, headers=auth(api["keys"]["finance"]))
+        assert other.status_code == 200
+    finally:
+        for server, _ in servers:
+            server.terminate()
+            server.wait(timeout=30)
 
 
 def test_the_bucket_refills_at_its_rate():

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from api import db as api_db
 from api.auth import ACCOUNT_OPS, MERCHANT_OPS, merchant_for
 from api.background import start_campaign_run
 from api.problems import ApiProblem, responses
@@ -125,9 +126,10 @@ class Materials(BaseModel):
 
 
 @router.get("/{campaign_id}", response_model=dict[str, Any], name="campaign_status")
-def campaign_status(merchant_id: Reader, campaign_id: CampaignId):
+async def campaign_status(merchant_id: Reader, campaign_id: CampaignId):
     """Every material (preview, decision, final, delivery), tokens used and spent, runs."""
-    return render(campaigns.campaign_status(services().db, campaign_id, merchant_id))
+    async with api_db.pool().connection() as conn:
+        return render(await campaigns.campaign_status_async(conn, campaign_id, merchant_id))
 
 
 @router.post("/{campaign_id}/decisions", response_model=Decided)

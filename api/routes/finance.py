@@ -26,7 +26,6 @@ from attribution.service import close_months, import_feed
 from billing import service as billing
 from storage.keys import ApiKey
 from storage.services import services
-from storage.webhooks import emit
 
 router = APIRouter(prefix="/v1", tags=["finance"], responses=responses(401, 403, 422))
 Finance = Annotated[ApiKey, Depends(allow(*FINANCE_OPS))]
@@ -60,10 +59,18 @@ class Closed(BaseModel):
     merchants: list[dict[str, Any]]
 
 
+NO_CONTROL_CHARS = r"^[^\x00-\x1f\x7f]*$"
+
+
 class Payment(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    contributor: str = Field(min_length=1, max_length=200)
-    reference: str = Field(min_length=1, max_length=200, description="The payment's reference.")
+    contributor: str = Field(min_length=1, max_length=200, pattern=NO_CONTROL_CHARS)
+    reference: str = Field(
+        min_length=1,
+        max_length=200,
+        pattern=NO_CONTROL_CHARS,
+        description="The payment's reference.",
+    )
 
 
 class PayoutList(BaseModel):
@@ -108,8 +115,6 @@ def close(key: Finance, period: Period, body: CloseRequest | None = None):
     db = services().db
     results = close_months(db, period, asked.merchant_id, asked.early)
     closed = [r.merchant_id for r in results if r.closed_now]
-    for merchant_id in closed:
-        emit(db, merchant_id, "period.closed", period, {"period": period})
     return render(
         {
             "period": period,

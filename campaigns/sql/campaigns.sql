@@ -11,13 +11,20 @@ RETURNING campaign_id, (xmax = 0) AS created;
 SELECT * FROM campaigns WHERE campaign_id = %(campaign_id)s;
 
 -- name: list_campaigns
--- Campaigns with their latest run, optionally of one merchant.
-SELECT c.*, r.status AS last_status, r.started_at AS last_started_at
+-- Campaigns with their latest run and how many rendered previews await a decision,
+-- optionally of one merchant.
+SELECT c.*, r.status AS last_status, r.started_at AS last_started_at,
+       w.awaiting_review
 FROM campaigns c
 LEFT JOIN LATERAL (
     SELECT status, started_at FROM campaign_runs
     WHERE campaign_id = c.campaign_id ORDER BY run_id DESC LIMIT 1
 ) r ON true
+LEFT JOIN LATERAL (
+    SELECT count(*) AS awaiting_review FROM campaign_materials m
+    JOIN assets a ON a.request_hash = m.preview_hash AND a.kind = 'video'
+    WHERE m.campaign_id = c.campaign_id AND m.decision = 'pending'
+) w ON true
 WHERE %(merchant_id)s::text IS NULL OR c.merchant_id = %(merchant_id)s
 ORDER BY c.merchant_id, c.campaign_id;
 
@@ -141,3 +148,19 @@ SELECT pg_try_advisory_lock(hashtext('adreel.campaign'), hashtext(%(campaign_id)
 
 -- name: release_campaign_lock
 SELECT pg_advisory_unlock(hashtext('adreel.campaign'), hashtext(%(campaign_id)s));
+
+-- name: campaign_status_head
+-- The campaign row with the tokens its renders metered and the live products among the
+-- ids its file lists (its missing_products are the others): with campaign_materials
+-- and campaign_runs, a campaign's status in one pipelined round trip.
+SELECT c.*,
+       (SELECT coalesce(sum(tokens), 0)::bigint FROM render_usage u
+        WHERE u.campaign_id = c.campaign_id) AS tokens_used,
+       ARRAY(SELECT p.product_id FROM products p
+             WHERE p.merchant_id = c.merchant_id AND p.removed_at IS NULL
+               AND p.product_id = ANY (ARRAY(SELECT jsonb_array_elements_text(
+                   CASE WHEN jsonb_typeof(c.spec -> 'products' -> 'ids') = 'array'
+                        THEN c.spec -> 'products' -> 'ids' ELSE '[]'::jsonb END)))
+       ) AS live_listed
+FROM campaigns c
+WHERE c.campaign_id = %(campaign_id)s;

@@ -31,3 +31,27 @@ WHERE merchant_id = %(merchant_id)s
   AND (%(after_id)s::text IS NULL OR product_id > %(after_id)s)
 ORDER BY product_id
 LIMIT %(limit)s;
+
+-- name: stored_products_page_json
+-- A page of stored products (as ``stored_products``) built as JSON text by PostgreSQL,
+-- for the HTTP API's product list: whether the merchant is known, how many rows were
+-- found (``limit`` + 1 says more follow), the first ``limit`` of them as a JSON array
+-- and the last one's id (the next page's cursor).
+WITH page AS (
+    SELECT product_id AS id, title, price::text AS price, currency,
+           CASE WHEN removed_at IS NULL THEN 'live' ELSE 'removed' END AS status,
+           image_status, row_number() OVER (ORDER BY product_id) AS n
+    FROM products
+    WHERE merchant_id = %(merchant_id)s
+      AND (%(status)s::text IS NULL OR (removed_at IS NULL) = (%(status)s::text = 'live'))
+      AND (%(after_id)s::text IS NULL OR product_id > %(after_id)s)
+    ORDER BY product_id
+    LIMIT %(limit)s + 1
+)
+SELECT EXISTS (SELECT 1 FROM merchants WHERE merchant_id = %(merchant_id)s) AS known,
+       (SELECT count(*) FROM page) AS found,
+       (SELECT '[' || coalesce(string_agg(row_to_json(shown)::text, ',' ORDER BY shown.id), '')
+               || ']'
+        FROM (SELECT id, title, price, currency, status, image_status
+              FROM page WHERE n <= %(limit)s) AS shown) AS products,
+       (SELECT id FROM page WHERE n = %(limit)s) AS last_id;

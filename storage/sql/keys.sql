@@ -45,3 +45,15 @@ WHERE key_id = %(key_id)s AND idempotency_key = %(idempotency_key)s;
 INSERT INTO api_idempotency (key_id, idempotency_key, request_sha256, status_code, response)
 VALUES (%(key_id)s, %(idempotency_key)s, %(request_sha256)s, %(status_code)s, %(response)s)
 ON CONFLICT (key_id, idempotency_key) DO NOTHING;
+
+-- name: notify_key_revoked
+-- Tell every API process's key cache (LISTEN adreel_api_keys) to forget this key; sent
+-- when the revoking transaction commits.
+SELECT pg_notify('adreel_api_keys', %(key_id)s::text);
+
+-- name: record_key_use
+-- Last uses kept in memory by an API process, written in one statement every few
+-- seconds; a later time already recorded (another process) is kept.
+UPDATE api_keys AS k SET last_used_at = greatest(k.last_used_at, u.used_at)
+FROM unnest(%(key_ids)s::bigint[], %(used_at)s::timestamptz[]) AS u(key_id, used_at)
+WHERE k.key_id = u.key_id;
