@@ -8,8 +8,11 @@ Amounts become ``Decimal`` with their ISO 4217 currency; the currency's minor un
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import cache
+
+import numpy as np
 
 from storage.currencies import currency_digits, known_currencies
 
@@ -70,3 +73,86 @@ def _read_amount(raw: str, digits: int, text: str) -> Decimal:
         return Decimal(cleaned)
     except InvalidOperation:
         raise PriceError(f"{text!r} is not a price like '15.00 USD'") from None
+
+
+# The plain form almost every feed row uses ("15.00 USD", "1299 JPY"): read for a whole
+# column at once. Anything else goes through ``parse_price``, one call per distinct value.
+_PLAIN = r"^(?P<whole>0|[1-9][0-9]{0,13})(?:\.(?P<fraction>[0-9]{1,4}))? ?(?P<currency>[A-Z]{3})$"
+SCALE = 4  # the most decimals a currency has (CLF): amounts compare as integers of 1/10^4
+MISSING, PARSED, BAD, NO_CURRENCY = 0, 1, 2, 3
+
+
+@dataclass
+class PriceColumn:
+    """A column of prices: per row its state, amount as text (exact, as ``str(Decimal)``),
+    currency, and amount in 1/10^SCALE units for comparing."""
+
+    state: np.ndarray  # MISSING, PARSED, BAD or NO_CURRENCY
+    amount: np.ndarray  # str or None
+    currency: np.ndarray  # str or None
+    scaled: np.ndarray  # int64, or Python ints where an amount is beyond int64
+
+
+def read_prices(values: list | np.ndarray, default_currency: str | None) -> PriceColumn:
+    """Read a column of prices with the meaning of ``parse_price`` (missing or blank = MISSING).
+
+    Arrow's regex engine reads the plain form; a plain price whose decimals do not fit its
+    currency, and every other form, is read by ``parse_price`` (cached per value).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n = len(values)
+    text = pa.array([v if v.__class__ is str else None for v in values], type=pa.string())
+    parts = pc.extract_regex(text, _PLAIN)
+    whole = parts.field("whole").to_numpy(zero_copy_only=False)
+    fraction = parts.field("fraction").fill_null("").to_numpy(zero_copy_only=False)
+    currency = parts.field("currency").to_numpy(zero_copy_only=False)
+    matched = ~np.asarray(parts.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+    places = np.asarray(pc.utf8_length(parts.field("fraction")).fill_null(0), dtype=np.int64)
+    known = {c: currency_digits(c) for c in set(currency[matched]) if c in known_currencies()}
+    digits = np.array([known.get(c, -1) for c in currency], dtype=np.int64)
+    # decimals that fit the currency; three of them only where the currency has three
+    fast = matched & (places <= digits) & ((places != 3) | (digits == 3))
+    state = np.full(n, MISSING, dtype=np.int8)
+    amount = np.full(n, None, dtype=object)
+    out_currency = np.full(n, None, dtype=object)
+    scaled = np.zeros(n, dtype=np.int64)
+    state[fast] = PARSED
+    amount[fast] = np.where(places[fast] > 0, whole[fast] + "." + fraction[fast], whole[fast])
+    out_currency[fast] = currency[fast]
+    padded = pc.utf8_rpad(pa.array(fraction[fast], type=pa.string()), SCALE, "0")
+    scaled[fast] = np.asarray(
+        pc.cast(pa.array(whole[fast], type=pa.string()), pa.int64())
+    ) * 10**SCALE + np.asarray(pc.cast(padded, pa.int64()))
+    rest = np.flatnonzero(~fast)
+    slow = [
+        _read_one(values[i], default_currency) if values[i].__class__ is str else _NONE
+        for i in rest
+    ]
+    wide = [s for _, _, _, s in slow if s is not None and not -(2**62) < s < 2**62]
+    if wide:
+        scaled = scaled.astype(object)
+    for i, (row_state, row_amount, row_currency, row_scaled) in zip(rest, slow, strict=True):
+        state[i], amount[i], out_currency[i] = row_state, row_amount, row_currency
+        if row_scaled is not None:
+            scaled[i] = row_scaled
+    return PriceColumn(state, amount, out_currency, scaled)
+
+
+_NONE = (MISSING, None, None, None)
+
+
+@cache
+def _read_one(value: str, default_currency: str | None) -> tuple:
+    if not value.strip():
+        return _NONE
+    try:
+        amount, currency = parse_price(value.strip(), default_currency)
+    except NoCurrency:
+        return NO_CURRENCY, None, None, None
+    except PriceError:
+        return BAD, None, None, None
+    sign, digits, exponent = amount.as_tuple()  # exact at any length (no context rounding)
+    scaled = int("".join(map(str, digits)) or "0") * 10 ** (int(exponent) + SCALE)
+    return PARSED, str(amount), currency, -scaled if sign else scaled
