@@ -27,11 +27,13 @@ def charge_accepted_material(
     ad_format: str,
     duration_s: int,
     accepted_on: date,
+    motion: bool = False,
 ) -> Posted:
+    """``motion``: the final was rendered by builtin:motion (the contract's motion share)."""
     version, contract = contract_at(conn, merchant_id, accepted_on)
     if "raas" not in contract.modes:
         raise LedgerError(f"merchant {merchant_id}: contract v{version} does not bill RaaS")
-    price = contract.raas_price(ad_format, duration_s)
+    price = contract.raas_price(ad_format, duration_s, motion)
     entry = Entry(
         idempotency_key=f"raas:{merchant_id}:{asset_id}",
         merchant_id=merchant_id,
@@ -46,6 +48,7 @@ def charge_accepted_material(
             "format": ad_format,
             "duration_s": duration_s,
             "contract_version": version,
+            **({"motion": True} if motion else {}),
         },
     )
     return post(conn, entry, late="adjust")

@@ -19,9 +19,12 @@ from psycopg.types.json import Jsonb
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from billing.errors import ContractError, LedgerError
-from billing.money import minor_units, require_whole_minor_units
+from billing.money import minor_units, require_whole_minor_units, round_exact
 from billing.queries import query
 
+# What a clip of builtin:motion (the CPU tier) meters when a contract does not say:
+# about 1% of a diffusion preview. generation.metering.MOTION_TOKENS_PER_CLIP is the same.
+DEFAULT_MOTION_TOKENS = 120
 MIN_GMV_RATE = Decimal("0.15")
 MAX_GMV_RATE = Decimal("0.30")
 Mode = Literal["tokens", "raas", "gmv_share"]
@@ -84,6 +87,15 @@ class AttributionWindows(_Strict):
     view_days: int = Field(1, ge=0)
 
 
+class MotionTerms(_Strict):
+    """What a render of builtin:motion, the CPU tier, costs this merchant: tokens per clip
+    (tokens mode), and the share of the RaaS price charged for a final it rendered (an
+    accepted ad is an accepted ad: the whole price unless the contract says less)."""
+
+    tokens_per_clip: int = Field(DEFAULT_MOTION_TOKENS, gt=0)
+    raas_share: Decimal = Field(Decimal(1), gt=0, le=1)
+
+
 class Contract(_Strict):
     effective_from: date
     currency: str = Field(pattern=r"^[A-Z]{3}$")
@@ -92,6 +104,7 @@ class Contract(_Strict):
     raas: list[RaasPrice] | None = None
     gmv_share: GmvShareTerms | None = None
     attribution: AttributionWindows = AttributionWindows()
+    motion: MotionTerms = MotionTerms()
     lock_days: int = Field(15, ge=0)
     invoice_threshold: Decimal = Field(Decimal(0), ge=0)
 
@@ -110,9 +123,13 @@ class Contract(_Strict):
             amounts += [(f"raas.{r.format}/{r.duration_s}s.price", r.price) for r in self.raas]
         return amounts
 
-    def raas_price(self, ad_format: str, duration_s: int) -> Decimal:
+    def raas_price(self, ad_format: str, duration_s: int, motion: bool = False) -> Decimal:
+        """The price of an accepted final; of one builtin:motion rendered, its share of it
+        (rounded half-even to the minor unit, once)."""
         for price in self.raas or []:
             if (price.format, price.duration_s) == (ad_format, duration_s):
+                if motion and self.motion.raas_share != 1:
+                    return round_exact(price.price * self.motion.raas_share, self.currency)
                 return price.price
         raise LedgerError(f"the contract has no RaaS price for {ad_format} at {duration_s}s")
 

@@ -15,14 +15,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, datetime
 from decimal import Decimal
 
-from billing.errors import InsufficientTokens
+from billing.contracts import DEFAULT_MOTION_TOKENS, contract_at
+from billing.errors import InsufficientTokens, LedgerError
 from billing.money import TOKEN
 from billing.tokens import commit_hold, find_hold, hold_tokens, usage_value, void_hold
 from generation.dispatch import RenderFailed, run_render_jobs
 from generation.jobs import RenderJob, get_render_jobs, usage_for_renders
+from generation.motion import MOTION_MODEL_NAME
 from storage.services import Services
 
 log = logging.getLogger(__name__)
@@ -65,6 +67,11 @@ def render_within_budget(
 ) -> BudgetedRun:
     """Render what fits, in the order given; ``budget_left`` None means no campaign cap."""
     jobs = _jobs(services, request_hashes)
+    if bill_tokens:  # the contract says what a motion clip costs; tokens_for_render the rest
+        motion_tokens = _motion_tokens(services, merchant_id)
+        for job in jobs.values():
+            if job["model"] == MOTION_MODEL_NAME:
+                job["tokens"] = motion_tokens
     run = BudgetedRun(reused=[h for h in request_hashes if jobs[h]["status"] == "done"])
     if bill_tokens:  # what a crashed run rendered is charged now
         run.committed_holds += _settle(services, run.reused, jobs)
@@ -76,7 +83,7 @@ def render_within_budget(
         chunk = pending[start : start + chunk_size]
         held, stop_reason = _reserve(services, merchant_id, chunk, jobs, budget_left, bill_tokens)
         if budget_left is not None:
-            budget_left -= sum(RenderJob.from_row(jobs[h]).tokens for h in held)
+            budget_left -= sum(_tokens(jobs[h]) for h in held)
         if held:
             _render(services, held, run, on_progress)
             if bill_tokens:
@@ -98,6 +105,22 @@ def _jobs(services: Services, request_hashes: list[str]) -> dict[str, dict]:
         return {job["request_hash"]: job for job in get_render_jobs(conn, request_hashes)}
 
 
+def _tokens(job: dict) -> int:
+    """What a job's render holds and, once it succeeds, charges."""
+    return job.get("tokens") or RenderJob.from_row(job).tokens
+
+
+def _motion_tokens(services: Services, merchant_id: str) -> int:
+    """The contract's tokens per builtin:motion clip (in force today; the default when
+    the merchant has no contract yet: its wallet then has nothing to hold anyway)."""
+    with services.db.connection() as conn:
+        try:
+            _, contract = contract_at(conn, merchant_id, datetime.now(UTC).date())
+        except LedgerError:
+            return DEFAULT_MOTION_TOKENS
+    return contract.motion.tokens_per_clip
+
+
 def hold_key(job: dict) -> str:
     """One hold per attempt: a failed attempt's hold is voided, the next one holds anew."""
     return f"render:{job['request_hash']}:{job['attempts']}"
@@ -115,7 +138,7 @@ def _reserve(
     held: list[str] = []
     for request_hash in chunk:
         job = jobs[request_hash]
-        tokens = RenderJob.from_row(job).tokens
+        tokens = _tokens(job)
         if budget_left is not None and tokens > budget_left:
             return held, (f"campaign token budget: needs {tokens} tokens, {budget_left} left")
         if bill_tokens:

@@ -114,6 +114,7 @@ def render_job(
         seed=seed_for(merchant_id, product["product_id"], material.variant),
         product_hash=product["content_hash"],
         image_key=product["image_key"],
+        extra_image_keys=tuple(product.get("additional_image_keys") or ())[:2],
         duration_s=duration_s,
         output_width=output_width,
         output_height=output_height,

@@ -27,8 +27,11 @@ from campaigns.delivery import (
 from campaigns.planning import Material, plan_material_renders
 from campaigns.service import missing_product_ids
 from campaigns.spec import CampaignSpec
+from generation.jobs import get_render_jobs
+from generation.motion import MOTION_MODEL_NAME
 from storage.db import Database
 from storage.services import Services
+from storage.webhooks import queue_event
 
 PREVIEW_SHEET = "previews_pending.png"
 
@@ -197,7 +200,13 @@ def deliver(
         if bill_raas:
             today = datetime.now(UTC).date()
             _, contract = contract_at(conn, merchant_id, today)
+            # a final the CPU tier rendered is charged at the contract's motion share
+            models = {
+                j["request_hash"]: j["model"]
+                for j in get_render_jobs(conn, [m["final_hash"] for m in finals])
+            }
             for material in finals:
+                motion = models.get(material["final_hash"]) == MOTION_MODEL_NAME
                 posted = charge_accepted_material(
                     conn,
                     merchant_id,
@@ -205,10 +214,11 @@ def deliver(
                     material["format"],
                     spec.duration_s,
                     today,
+                    motion,
                 )
                 if posted.created:
                     charged += 1
-                    price = contract.raas_price(material["format"], spec.duration_s)
+                    price = contract.raas_price(material["format"], spec.duration_s, motion)
                     amounts[contract.currency] += price
     manifest = manifest_rows(finals, services.store)
     directory = Path(out_dir)
@@ -258,5 +268,20 @@ def recorded_run(services: Services, campaign_id: str) -> Iterator[dict]:
             with db.connection() as conn:
                 rows.finish_run(conn, run["run_id"], "failed", summary)
             raise
-        with db.connection() as conn:
+        with db.connection() as conn, conn.transaction():
             rows.finish_run(conn, run["run_id"], summary["status"], summary)
+            _queue_run_events(conn, campaign_id, run["run_id"], summary)
+
+
+def _queue_run_events(conn, campaign_id: str, run_id: int, summary: dict) -> None:
+    """Webhooks for what a run made, queued with its record: the same for runs started
+    from the CLI, the API or a schedule. Each run that made something says so once."""
+    merchant_id, cause = summary["merchant_id"], f"{campaign_id}:run-{run_id}"
+    rendered = (summary.get("previews") or {}).get("rendered")
+    if rendered:
+        data = {"campaign_id": campaign_id, "rendered": rendered}
+        queue_event(conn, merchant_id, "previews.ready", cause, data)
+    delivered = (summary.get("delivery") or {}).get("delivered")
+    if delivered:
+        data = {"campaign_id": campaign_id, "delivered": delivered}
+        queue_event(conn, merchant_id, "finals.delivered", cause, data)

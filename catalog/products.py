@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
+from psycopg.types.json import Jsonb
 
 from catalog.money import PriceError, parse_price
 from catalog.queries import query
@@ -41,6 +42,7 @@ def set_product_image(
     product_id: str,
     image_key: str | None,
     error: str | None,
+    additional_image_keys: tuple[str, ...] = (),
 ) -> None:
     conn.execute(
         query("set_product_image"),
@@ -50,6 +52,7 @@ def set_product_image(
             "image_key": image_key,
             "image_status": "ready" if image_key else "failed",
             "image_error": error,
+            "additional_image_keys": Jsonb(list(additional_image_keys)),
         },
     )
 

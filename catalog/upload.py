@@ -14,6 +14,7 @@ An ``update`` upserts only its rows (the fixed rows of a rejected-rows CSV, say)
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -41,8 +42,10 @@ from storage.currencies import is_currency
 from storage.merchants import ensure_merchant, merchant_currency
 from storage.objects import product_image_key, put_bytes, sha256_file
 from storage.services import Services
+from storage.webhooks import queue_event
 
 CHUNK_ROWS = 100_000
+ADDITIONAL_IMAGES = 2  # fetched per product: the motion tier shows up to three images
 MAX_QUARANTINED_VALUE = 500
 # What decides an upload's outcome besides its bytes: a replay must match all of it.
 REPLAY_KEY = ("file_sha256", "format", "currency", "images", "mode")
@@ -141,6 +144,10 @@ def upload_catalog(
         result.removed = applied["removed"]
         result.rule_counts = {rule: count for rule, count in sorted(rules.items()) if count}
         record_upload(conn, {**result.as_dict(), **this_upload, "file_name": path.name})
+        # webhooks: queued with the upload's commit, whoever started it (CLI, API, flow)
+        counts = {key: getattr(result, key) for key in ("rows_read", "accepted", "rejected")}
+        event = {"version": result.version, "file": path.name, **counts}
+        queue_event(conn, merchant_id, "catalog.processed", str(result.version), event)
     return result
 
 
@@ -185,6 +192,7 @@ def _check_chunk(
     for failure in catalog_suite().failures(rows):
         failures[failure.index].append(failure)
     rows["image_key"], rows["image_status"] = None, "none"
+    rows["additional_image_keys"] = "[]"
     has_image = rows["image_link"].notna()
     if images == "defer":
         rows.loc[has_image, "image_status"] = "pending"
@@ -217,7 +225,14 @@ def _attach_images(
 ) -> None:
     if not wanted:
         return
-    fetched = fetch_images([rows.at[i, "image_link"] for i in wanted], base_dir)
+    # the first additional images too, for the motion tier's scenes; one that cannot be
+    # fetched is left out (the product is still whole without it)
+    extra = {
+        i: json.loads(rows.at[i, "additional_image_links"] or "[]")[:ADDITIONAL_IMAGES]
+        for i in wanted
+    }
+    links = [rows.at[i, "image_link"] for i in wanted] + [x for i in wanted for x in extra[i]]
+    fetched = fetch_images(links, base_dir)
     keys: dict[str, str] = {}
     for link, outcome in fetched.items():
         if not isinstance(outcome, ImageProblem):
@@ -229,6 +244,8 @@ def _attach_images(
         else:
             rows.at[i, "image_key"] = keys[rows.at[i, "image_link"]]
             rows.at[i, "image_status"] = "ready"
+            found = [keys[link] for link in extra[i] if link in keys]
+            rows.at[i, "additional_image_keys"] = json.dumps(found)
 
 
 def _store_png(services: Services, merchant_id: str, png: bytes) -> str:
@@ -263,7 +280,9 @@ def fetch_pending_images(
             pending = products_pending_images(conn, merchant_id, batch)
         if not pending:
             return counts
-        fetched = fetch_images([p["image_link"] for p in pending], base_dir)
+        extra = {p["product_id"]: p["additional_image_links"][:ADDITIONAL_IMAGES] for p in pending}
+        links = [p["image_link"] for p in pending] + [x for e in extra.values() for x in e]
+        fetched = fetch_images(links, base_dir)
         with services.db.connection() as conn, conn.transaction():
             for product in pending:
                 outcome = fetched[product["image_link"]]
@@ -272,5 +291,10 @@ def fetch_pending_images(
                     counts["failed"] += 1
                 else:
                     key = _store_png(services, merchant_id, outcome)
-                    set_product_image(conn, merchant_id, product["product_id"], key, None)
+                    more = tuple(  # as at upload: one that cannot be fetched is left out
+                        _store_png(services, merchant_id, fetched[link])
+                        for link in extra[product["product_id"]]
+                        if not isinstance(fetched[link], ImageProblem)
+                    )
+                    set_product_image(conn, merchant_id, product["product_id"], key, None, more)
                     counts["ready"] += 1

@@ -18,15 +18,14 @@ from catalog.queries import query
 if TYPE_CHECKING:  # pandas costs a quarter second to import; listings do not need it
     import pandas as pd
 
-STAGING_COLUMNS = [
-    "row_number",
+# What a product stores, in ``products``' terms; normalising fills every one of these.
+STORED = [
     "product_id",
     "title",
     "description",
     "description_html",
     "link",
     "image_link",
-    "image_key",
     "additional_image_links",
     "price",
     "currency",
@@ -42,15 +41,20 @@ STAGING_COLUMNS = [
     "custom_labels",
     "attributes",
     "content_hash",
+]
+# The merchant's own values, kept where normalising changes them (for the rejected CSV).
+GIVEN = ["description", "price", "sale_price", "availability", "condition", "gtin"]
+# One staging row, in the column order of ``copy_catalog_staging``.
+STAGING_COLUMNS = [
+    "row_number",
+    *STORED,
+    "image_key",
     "image_status",
     "accepted",
-    "given_description",
-    "given_price",
-    "given_sale_price",
-    "given_availability",
-    "given_condition",
-    "given_gtin",
+    *(f"given_{column}" for column in GIVEN),
+    "additional_image_keys",
 ]
+_NOT_TEXT = {"row_number": "int64", "accepted": "bool"}
 
 
 def begin_upload(conn: psycopg.Connection, merchant_id: str) -> dict[str, Any] | None:
@@ -61,11 +65,26 @@ def begin_upload(conn: psycopg.Connection, merchant_id: str) -> dict[str, Any] |
 
 
 def stage_rows(conn: psycopg.Connection, rows: pd.DataFrame) -> None:
-    """COPY a chunk (columns ``STAGING_COLUMNS``) into the staging table."""
-    buffer = io.StringIO()
-    rows[STAGING_COLUMNS].to_csv(buffer, header=False, index=False)
+    """COPY a chunk (columns ``STAGING_COLUMNS``) into the staging table.
+
+    Arrow's C++ CSV writer renders the chunk (quoted text, unquoted empty for NULL: the
+    CSV PostgreSQL reads); pandas' ``to_csv`` took a fifth of an upload's time.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    table = pa.table(
+        {
+            column: pa.array(
+                rows[column].to_numpy(), type=_NOT_TEXT.get(column, pa.string()), from_pandas=True
+            )
+            for column in STAGING_COLUMNS
+        }
+    )
+    buffer = io.BytesIO()
+    pa_csv.write_csv(table, buffer, pa_csv.WriteOptions(include_header=False))
     with conn.cursor().copy(query("copy_catalog_staging")) as copy:
-        copy.write(buffer.getvalue())
+        copy.write(buffer.getbuffer())
 
 
 def quarantine(

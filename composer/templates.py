@@ -132,3 +132,13 @@ def _boxes(where: str, raw) -> dict[str, tuple[float, float, float, float]]:
             )
         boxes[ad_format] = box
     return boxes
+
+
+def clip_aspect(name: str, ad_format: str, frame: tuple[int, int]) -> float | None:
+    """Width / height of the box the template shows its clip in, in a ``frame``-sized ad
+    of ``ad_format`` (None: no clip layer). A clip drawn at this aspect fills the box."""
+    for layer in template(name).layers:
+        if layer.kind == "clip" and ad_format in layer.boxes:
+            left, top, right, bottom = layer.boxes[ad_format]
+            return (right - left) * frame[0] / ((bottom - top) * frame[1])
+    return None

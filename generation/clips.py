@@ -30,6 +30,11 @@ class RenderRequest:
     template: str = ""  # the ad's template: the motion tier's camera preset follows it
     # The product's further images (the motion tier gives each a scene, up to 3 in all).
     extra_images: tuple[Image.Image, ...] = ()
+    # The motion tier spreads its scenes over the first this many frames: the ad's body,
+    # before the end card covers the clip (0: the whole clip).
+    scene_frames: int = 0
+    # The merchant's brand kit colour, when it has a kit: the motion tier's set leans to it.
+    brand_colour: tuple[int, int, int] | None = None
 
     @property
     def bucket_key(self) -> tuple:

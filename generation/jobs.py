@@ -61,6 +61,9 @@ class RenderJob:
     platforms: tuple[str, ...] = DEFAULT_PLATFORMS
     # Usage and assets are the campaign's: the same ad in two campaigns is two jobs.
     campaign_id: str | None = None
+    # The product's additional images in the object store (the motion tier gives each a
+    # scene of its own); absent from the spec when there are none, so old hashes stand.
+    extra_image_keys: tuple[str, ...] = ()
     request_hash: str = ""
 
     def __post_init__(self) -> None:
@@ -97,6 +100,8 @@ class RenderJob:
         }
         if self.campaign_id is not None:
             spec["campaign_id"] = self.campaign_id
+        if self.extra_image_keys:
+            spec["extra_image_keys"] = list(self.extra_image_keys)
         spec["platforms"] = list(self.platforms)
         return spec
 
@@ -127,6 +132,7 @@ class RenderJob:
             locale=spec.get("locale", DEFAULT_LOCALE),
             platforms=tuple(spec.get("platforms", DEFAULT_PLATFORMS)),
             campaign_id=spec.get("campaign_id"),
+            extra_image_keys=tuple(spec.get("extra_image_keys", ())),
             request_hash=row["request_hash"],
         )
 

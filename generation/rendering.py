@@ -31,7 +31,8 @@ from composer import (
     load_image,
 )
 from composer.kits import BrandKits
-from composer.scene import on_card
+from composer.scene import end_card_seconds, on_card
+from composer.templates import clip_aspect
 from generation.assets import record_asset
 from generation.clips import RenderedClip, RenderRequest
 from generation.jobs import RenderJob, get_render_jobs, mark_render_jobs, record_usage
@@ -42,6 +43,7 @@ from storage.objects import ObjectStore, StorageError, asset_key, sha256_file
 from storage.settings import Settings
 
 log = logging.getLogger(__name__)
+DEFAULT_KIT = BrandKit()  # a merchant without a kit: the motion tier's set is the product's
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,7 @@ class JobInputs:
     product: ProductCopy  # its image None: the template's layout without an image
     # why the ad has no product image (None: it has one)
     no_image_reason: str | None = None
+    extra_images: tuple[Image.Image, ...] = ()  # the motion tier's further scenes
 
 
 def _job_inputs(row: dict, kits: BrandKits, store: ObjectStore) -> JobInputs:
@@ -157,12 +160,31 @@ def _job_inputs(row: dict, kits: BrandKits, store: ObjectStore) -> JobInputs:
             row["merchant_id"],
             reason,
         )
-    return JobInputs(brand, ProductCopy.from_product(row, image), reason)
+    extra = ()
+    if image is not None and row["model"] == MOTION_MODEL_NAME:
+        extra = _extra_images(row, store)
+    return JobInputs(brand, ProductCopy.from_product(row, image), reason, extra)
+
+
+def _extra_images(row: dict, store: ObjectStore) -> tuple[Image.Image, ...]:
+    """The job's additional product images, read and decoded as the main one; one that
+    is missing or unreadable is left out (the clip has a scene fewer), logged."""
+    images = []
+    for key in row["spec"].get("extra_image_keys", ()):
+        found, reason = _product_image({**row, "image_key": key}, store)
+        if found is None:
+            log.warning("product %s: additional image left out: %s", row["product_id"], reason)
+        else:
+            images.append(found)
+    return tuple(images)
 
 
 def _to_request(job: RenderJob, inputs: JobInputs) -> RenderRequest:
     profile = job.profile
     size = (profile.width, profile.height)
+    body_s = job.duration_s - end_card_seconds(job.duration_s)  # what the ad shows of it
+    if job.model == MOTION_MODEL_NAME:  # drawn at any size: the shape of the ad's clip box
+        size = motion_clip_size(job)
     if inputs.product.image is not None and job.model == MOTION_MODEL_NAME:
         conditioning = inputs.product.image  # the motion tier cuts the product out itself
     elif inputs.product.image is not None:
@@ -175,8 +197,8 @@ def _to_request(job: RenderJob, inputs: JobInputs) -> RenderRequest:
         prompt=job.prompt,
         negative_prompt=job.negative_prompt,
         seed=job.seed,
-        width=profile.width,
-        height=profile.height,
+        width=size[0],
+        height=size[1],
         num_frames=profile.num_frames,
         steps=profile.steps,
         guidance=profile.guidance,
@@ -184,7 +206,22 @@ def _to_request(job: RenderJob, inputs: JobInputs) -> RenderRequest:
         upscale=profile.upscale.model if profile.upscale else None,
         fps=profile.clip_fps,
         template=job.template,
+        extra_images=inputs.extra_images,
+        scene_frames=min(profile.num_frames, round(body_s * profile.clip_fps)),
+        brand_colour=None if inputs.brand.primary == DEFAULT_KIT.primary else inputs.brand.primary,
     )
+
+
+def motion_clip_size(job: RenderJob) -> tuple[int, int]:
+    """The motion tier's clip: the profile's pixels in the shape of the box the template
+    shows the clip in (a square clip for a square ad), so it fills it, never letterboxed."""
+    profile = job.profile
+    aspect = clip_aspect(job.template, job.ad_format, (job.output_width, job.output_height))
+    if aspect is None:
+        return profile.width, profile.height
+    pixels = profile.width * profile.height
+    width = 2 * round((pixels * aspect) ** 0.5 / 2)
+    return width, 2 * round(pixels / width / 2)
 
 
 def _product_image(row: dict, store: ObjectStore) -> tuple[Image.Image | None, str | None]:

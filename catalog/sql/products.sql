@@ -7,16 +7,16 @@ ORDER BY product_id;
 
 -- name: products_pending_images
 -- Products whose image was deferred at upload, oldest first.
-SELECT product_id, image_link FROM products
+SELECT product_id, image_link, additional_image_links FROM products
 WHERE merchant_id = %(merchant_id)s AND image_status = 'pending' AND removed_at IS NULL
 ORDER BY product_id
 LIMIT %(limit)s;
 
 -- name: set_product_image
--- Record the outcome of a deferred image fetch.
+-- Record the outcome of a deferred image fetch (the additional images' keys with it).
 UPDATE products
 SET image_key = %(image_key)s, image_status = %(image_status)s, image_error = %(image_error)s,
-    updated_at = now()
+    additional_image_keys = %(additional_image_keys)s, updated_at = now()
 WHERE merchant_id = %(merchant_id)s AND product_id = %(product_id)s;
 
 -- name: stored_products

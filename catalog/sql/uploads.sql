@@ -23,17 +23,20 @@ CREATE TEMP TABLE IF NOT EXISTS catalog_staging (
     -- values as the merchant wrote them, where normalising changes them (for the CSV)
     given_description text, given_price text, given_sale_price text,
     given_availability text, given_condition text, given_gtin text,
+    -- the additional images fetched into the object store (``products``)
+    additional_image_keys jsonb,
     -- a later copy of an identical row: counted once, neither upserted nor rejected
     collapsed boolean NOT NULL DEFAULT false
 ) ON COMMIT DROP;
 
 -- name: copy_catalog_staging
--- Bulk load of one chunk (CSV, empty = NULL).
+-- Bulk load of one chunk (CSV, empty = NULL), columns as uploads.STAGING_COLUMNS.
 COPY catalog_staging (row_number, product_id, title, description, description_html, link,
-    image_link, image_key, additional_image_links, price, currency, sale_price, availability,
-    condition, brand, gtin, mpn, item_group_id, product_category, product_type, custom_labels,
-    attributes, content_hash, image_status, accepted, given_description, given_price,
-    given_sale_price, given_availability, given_condition, given_gtin)
+    image_link, additional_image_links, price, currency, sale_price, availability, condition,
+    brand, gtin, mpn, item_group_id, product_category, product_type, custom_labels,
+    attributes, content_hash, image_key, image_status, accepted, given_description,
+    given_price, given_sale_price, given_availability, given_condition, given_gtin,
+    additional_image_keys)
 FROM STDIN (FORMAT csv);
 
 -- name: index_catalog_staging
@@ -104,17 +107,22 @@ WITH written AS (
         merchant_id, product_id, title, description, description_html, link, image_link,
         image_key, additional_image_links, price, currency, sale_price, availability,
         condition, brand, gtin, mpn, item_group_id, product_category, product_type,
-        custom_labels, attributes, content_hash, image_status, catalog_version)
+        custom_labels, attributes, content_hash, image_status, catalog_version,
+        additional_image_keys)
     SELECT %(merchant_id)s, product_id, title, coalesce(description, ''), description_html,
         link, image_link, image_key, additional_image_links, price, currency, sale_price,
         availability, condition, brand, gtin, mpn, item_group_id, product_category,
-        product_type, custom_labels, attributes, content_hash, image_status, %(version)s
+        product_type, custom_labels, attributes, content_hash, image_status, %(version)s,
+        coalesce(additional_image_keys, '[]')
     FROM catalog_staging WHERE accepted
     ON CONFLICT (merchant_id, product_id) DO UPDATE SET
         title = excluded.title, description = excluded.description,
         description_html = excluded.description_html, link = excluded.link,
         image_link = excluded.image_link,
         image_key = coalesce(excluded.image_key, p.image_key),
+        -- fetched with the main image; an upload that defers images keeps the last ones
+        additional_image_keys = CASE WHEN excluded.image_key IS NULL
+            THEN p.additional_image_keys ELSE excluded.additional_image_keys END,
         additional_image_links = excluded.additional_image_links, price = excluded.price,
         currency = excluded.currency, sale_price = excluded.sale_price,
         availability = excluded.availability, condition = excluded.condition,

@@ -1,9 +1,10 @@
 """One motion clip: a scene per product image, each a camera move over the product layer
 standing in its backdrop, crossfaded into the next.
 
-Per frame: the low-resolution backdrop is moved by the camera (with parallax) and shadowed
-under the product, scaled up once, and the premultiplied product layer (with its floor
-reflection, lit by a passing sweep) is warped into its bounding box and laid over it.
+Every other frame the low-resolution 8-bit backdrop is moved by the camera (with
+parallax), shadowed under the product and scaled up once; every frame starts from that
+backdrop, and the premultiplied product layer (with its floor reflection, lit by a
+passing sweep) is warped into its bounding box and laid over it.
 """
 
 from __future__ import annotations
@@ -34,6 +35,10 @@ WORKERS = os.cpu_count() or 1
 # 30 fps is 500 MB): fresh memory is slow on a VM (page faults, zeroing; far more the first
 # time the host backs it), and a worker renders batch after batch of the same size.
 POOL_BYTES = 4 << 30
+# The backdrop moves slowly (a share of the camera, a drifting light, rising bokeh: well
+# under a pixel a frame), so it is drawn for every other frame and copied for the next;
+# the product is drawn at the full rate. One full-size pass in two saved.
+BACKDROP_EVERY = 2
 
 
 class FramePool:
@@ -79,7 +84,7 @@ def render_clip(request: RenderRequest) -> tuple[np.ndarray, tuple[str, ...]]:
     rng = np.random.default_rng(request.seed)
     images = (request.image, *request.extra_images)[:MAX_SCENES]
     layers = [product_layer(image, f"image {i + 1}") for i, image in enumerate(images)]
-    palette = palette_for(layers[0].rgb, layers[0].alpha, rng)
+    palette = palette_for(layers[0].rgb, layers[0].alpha, rng, request.brand_colour)
     backdrop = Backdrop(size, palette, rng)
     first = preset_for(request.template, rng)
     scenes = [
@@ -87,14 +92,21 @@ def render_clip(request: RenderRequest) -> tuple[np.ndarray, tuple[str, ...]]:
         for i, layer in enumerate(layers)
     ]
     frames = FRAMES.take((request.num_frames, request.height, request.width, 3))
-    timeline = Timeline(scenes, request.num_frames, max(1, request.fps))
-    # Frames depend only on their index, so the CPU's cores draw alternate frames
-    # (OpenCV lets go of the GIL); the result is the same whatever the number of threads.
+    # the scenes share the frames the ad shows; any after them hold the last scene's end
+    span = min(request.num_frames, request.scene_frames or request.num_frames)
+    timeline = Timeline(scenes, span, max(1, request.fps))
+    # Frames depend only on their index, so the CPU's cores draw alternate runs of
+    # BACKDROP_EVERY frames (OpenCV lets go of the GIL); the result is the same whatever
+    # the number of threads.
     workers = min(WORKERS, request.num_frames)
+    runs = [
+        range(start, min(start + BACKDROP_EVERY, len(frames)))
+        for start in range(0, len(frames), BACKDROP_EVERY)
+    ]
     with _frames_in_parallel(), ThreadPoolExecutor(workers) as pool:
         list(
             pool.map(
-                lambda first: timeline.draw(frames, range(first, len(frames), workers)),
+                lambda first: timeline.draw(frames, runs[first::workers]),
                 range(workers),
             )
         )
@@ -135,19 +147,51 @@ class Timeline:
         self.length = num_frames / len(scenes)
         self.fade = min(round(CROSSFADE_S * fps), int(self.length // 3))
 
-    def draw(self, frames: np.ndarray, indices: range) -> None:
+    def draw(self, frames: np.ndarray, runs: list[range]) -> None:
+        """Draw ``runs`` of frames, each starting at a multiple of BACKDROP_EVERY."""
         scenes, length, fade = self.scenes, self.length, self.fade
         scratch = np.empty_like(frames[0]) if len(scenes) > 1 else None
-        for index in indices:
-            number = min(len(scenes) - 1, int(index // length))
-            into = index - number * length
-            seconds = index / self.fps
-            scenes[number].draw(frames[index], into / max(1.0, length - 1), seconds)
-            if number > 0 and into < fade:  # the scene before lingers, fading out
-                previous_t = min(1.0, (into + length) / max(1.0, length - 1))
-                scenes[number - 1].draw(scratch, previous_t, seconds)
-                weight = (into + 1) / (fade + 1)
-                cv2.addWeighted(frames[index], weight, scratch, 1 - weight, 0, dst=frames[index])
+        backdrops = {}  # scene number: (the frame it was drawn for, the clean backdrop)
+        for run in runs:
+            numbers = {min(len(scenes) - 1, int(index // length)) for index in run}
+            number = numbers.pop()
+            if not numbers and (number == 0 or run[0] - number * length >= fade):
+                # one scene, no fade: the backdrop straight into the first frame, copied
+                # into the others before the product goes on
+                span = max(1.0, length - 1)
+                into = run[0] - number * length
+                t = min(1.0, into / span)
+                scenes[number].draw_backdrop(frames[run[0]], t, run[0] / self.fps)
+                for index in run[1:]:
+                    np.copyto(frames[index], frames[run[0]])
+                for index in run:
+                    t = min(1.0, (index - number * length) / span)
+                    scenes[number].draw_product(frames[index], t)
+                continue
+            for index in run:
+                number = min(len(scenes) - 1, int(index // length))
+                into = index - number * length
+                self._draw(frames[index], number, into, index, backdrops)
+                if number > 0 and into < fade:  # the scene before lingers, fading out
+                    self._draw(scratch, number - 1, into + length, index, backdrops)
+                    weight = (into + 1) / (fade + 1)
+                    cv2.addWeighted(
+                        frames[index], weight, scratch, 1 - weight, 0, dst=frames[index]
+                    )
+
+    def _draw(self, out, number: int, into: float, index: int, backdrops: dict) -> None:
+        """Scene ``number`` at ``into`` frames from its start, for frame ``index``; its
+        backdrop is the one of the run's first frame, whichever thread draws it."""
+        scene, span = self.scenes[number], max(1.0, self.length - 1)
+        drawn_for = index - index % BACKDROP_EVERY
+        kept = backdrops.get(number)
+        if kept is None or kept[0] != drawn_for:
+            back_into = into - (index - drawn_for)
+            clean = kept[1] if kept is not None else np.empty_like(out)
+            scene.draw_backdrop(clean, min(1.0, max(0.0, back_into / span)), drawn_for / self.fps)
+            backdrops[number] = kept = (drawn_for, clean)
+        np.copyto(out, kept[1])
+        scene.draw_product(out, min(1.0, into / span))
 
 
 def _next(first: str, index: int) -> str:
@@ -160,9 +204,12 @@ class Sprite:
     """The product layer at its largest shown size, premultiplied, with its reflection."""
 
     layer: np.ndarray  # (h, w, 4) uint8: premultiplied RGB and 255 - alpha (one warp)
-    alpha: np.ndarray  # (h, w) float32 0..1, for the sweep
-    diagonal: np.ndarray  # (h, w) float32: where the sweep is, 0..1 across the product
-    product_height: int  # rows above the reflection
+    product_height: int  # its rows (the reflection starts below them)
+    diagonal: np.ndarray  # (3,): the sweep's place across the product, affine in (x, y, 1)
+    # The floor reflection, as ``layer`` but at 1/LOW scale: soft and faint, it is drawn
+    # into the low-resolution backdrop; ``to_sprite`` maps its pixels to the layer's.
+    reflection: np.ndarray
+    to_sprite: np.ndarray  # 3x3
 
 
 def sprite_for(layer: ProductLayer, display: tuple[float, float]) -> Sprite:
@@ -177,37 +224,54 @@ def sprite_for(layer: ProductLayer, display: tuple[float, float]) -> Sprite:
     fade = np.linspace(REFLECTION, 0.0, rows, dtype=np.float32)[:, None]
     reflected_alpha = alpha[::-1][:rows] * fade
     reflected = cv2.GaussianBlur(rgb[::-1][:rows], (0, 0), sigmaX=max(0.5, height / 250))
-    rgb = np.concatenate([rgb, reflected])
-    alpha = np.concatenate([alpha, reflected_alpha])
-    ys, xs = np.mgrid[0 : alpha.shape[0], 0:width].astype(np.float32)
-    diagonal = (xs / width * 0.75 + ys / height * 0.35) / 1.1
-    premultiplied = rgb * alpha[..., None]
-    layer = np.dstack([premultiplied, 255 - alpha * 255]).round().astype(np.uint8)
-    return Sprite(layer, alpha, diagonal, height)
+    layer = _premultiplied(rgb, alpha)
+    reflection = _premultiplied(reflected, reflected_alpha)
+    low = (max(1, round(width / LOW)), max(1, round(rows / LOW)))
+    reflection = cv2.resize(reflection, low, interpolation=cv2.INTER_AREA)
+    fx, fy = width / low[0], rows / low[1]  # as resize maps pixel centres
+    to_sprite = np.array([[fx, 0, fx / 2 - 0.5], [0, fy, fy / 2 - 0.5 + height], [0, 0, 1]])
+    # 0 at the top left corner, about 1 at the bottom right of the product
+    diagonal = np.array([0.75 / width, 0.35 / height, 0.0]) / 1.1
+    return Sprite(layer, height, diagonal, reflection, to_sprite)
 
 
-def _lit(sprite: Sprite, position: float) -> np.ndarray:
-    """The sprite's layer with the sweep's band of light at ``position`` (on the diagonal).
+def _premultiplied(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """(h, w, 4) uint8: RGB times alpha, and 255 - alpha (what shows through)."""
+    return np.dstack([rgb * alpha[..., None], 255 - alpha * 255]).round().astype(np.uint8)
 
-    Light is added only where it is at least one level: 0.2 or more from the band's
-    centre it is below exp(-8) * 110 < 1 and rounds down to nothing, so only the box
-    around the band is computed (the diagonal grows along rows and columns).
-    """
-    diagonal, reach = sprite.diagonal, 0.2
-    near_cols = np.flatnonzero((diagonal[-1] > position - reach) & (diagonal[0] < position + reach))
-    near_rows = np.flatnonzero(
-        (diagonal[:, -1] > position - reach) & (diagonal[:, 0] < position + reach)
+
+# frame pixels -> the low-resolution backdrop's, as resize maps pixel centres
+TO_LOW = np.array([[1 / LOW, 0, 0.5 / LOW - 0.5], [0, 1 / LOW, 0.5 / LOW - 0.5], [0, 0, 1]])
+
+
+# The sweep's band of light across the diagonal, sampled SWEEP_STEPS times per unit: at
+# least one level within SWEEP_REACH of its centre (exp(-8) * 110 < 1 beyond).
+SWEEP_STEPS, SWEEP_REACH, SWEEP_WIDTH, SWEEP_PEAK = 1024, 0.2, 0.07, 110
+_band = np.arange(-SWEEP_REACH * SWEEP_STEPS, SWEEP_REACH * SWEEP_STEPS + 1) / SWEEP_STEPS
+SWEEP_BAND = np.tile(
+    np.round(SWEEP_PEAK * np.exp(-((_band / SWEEP_WIDTH) ** 2))).astype(np.uint8), (2, 1)
+)
+
+
+def _sweep(sprite: Sprite, local: np.ndarray, position: float, box) -> np.ndarray:
+    """The sweep's light (uint8, one channel) over the warped box, before the product's
+    alpha. The band is a function of the diagonal, which is affine in the box's pixels, so
+    one warp of the band's profile draws it; it is smooth, so at a quarter of the size."""
+    inverse = cv2.invertAffineTransform(local)  # box pixels -> sprite pixels
+    row = SWEEP_STEPS * (sprite.diagonal[:2] @ inverse)
+    row[2] += SWEEP_STEPS * (sprite.diagonal[2] - position) + SWEEP_REACH * SWEEP_STEPS
+    small = (max(2, -(-box[0] // 4)), max(2, -(-box[1] // 4)))
+    sx, sy = box[0] / small[0], box[1] / small[1]
+    # the small pixel (u, v) is the box's ((u + 0.5) sx - 0.5, (v + 0.5) sy - 0.5), as resize
+    lookup = np.array(
+        [
+            [row[0] * sx, row[1] * sy, row[2] + row[0] * (sx - 1) / 2 + row[1] * (sy - 1) / 2],
+            [0.0, 0.0, 0.0],
+        ]
     )
-    if not len(near_cols) or not len(near_rows):
-        return sprite.layer
-    rows = slice(near_rows[0], near_rows[-1] + 1)
-    cols = slice(near_cols[0], near_cols[-1] + 1)
-    band = np.exp(-(((diagonal[rows, cols] - position) / 0.07) ** 2)) * sprite.alpha[rows, cols]
-    light = (band * 110).astype(np.uint8)
-    layer = sprite.layer.copy()
-    lit = layer[rows, cols]
-    cv2.add(lit, cv2.merge([light, light, light, np.zeros_like(light)]), dst=lit)
-    return layer
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    band = cv2.warpAffine(SWEEP_BAND, lookup, small, flags=flags, borderValue=0)
+    return cv2.resize(band, box, interpolation=cv2.INTER_LINEAR)
 
 
 class Scene:
@@ -216,7 +280,9 @@ class Scene:
     def __init__(self, layer: ProductLayer, size, backdrop: Backdrop, camera: CameraPath):
         self.size, self.backdrop, self.camera = size, backdrop, camera
         width, height = size
-        box = (0.84, 0.56) if layer.plate else (0.76, 0.46)
+        # at most this share of the frame's width and height: a tall product's top stays
+        # below a tenth of the frame at the closest push-in (the floor is at FLOOR)
+        box = (0.84, 0.36) if layer.plate else (0.76, 0.36)
         aspect = layer.rgb.shape[1] / layer.rgb.shape[0]
         display_w = min(width * box[0], height * box[1] * aspect)
         display = (display_w, display_w / aspect)
@@ -227,11 +293,22 @@ class Scene:
         self.display = display
 
     def draw(self, out: np.ndarray, t: float, seconds: float) -> None:
-        pose = self.camera.at(t)
+        """The scene at ``t`` (0 to 1 across it), ``seconds`` into the clip."""
+        self.draw_backdrop(out, t, seconds)
+        self.draw_product(out, t)
+
+    def _foot(self, pose):
+        """Where the product's foot is (frame pixels), and the pan."""
         width, height = self.size
         centre = np.array([width / 2, height / 2])
         pan = np.array([pose.dx * width, pose.dy * height])
-        # 1. the backdrop, moved by a share of the camera, shadowed, scaled up once
+        return centre + (np.array([width / 2, self.floor_y]) - centre) * pose.zoom + pan, pan
+
+    def draw_backdrop(self, out: np.ndarray, t: float, seconds: float) -> None:
+        """The backdrop, moved by a share of the camera, shadowed, scaled up once."""
+        pose = self.camera.at(t)
+        width, height = self.size
+        foot, pan = self._foot(pose)
         low_w, low_h = self.backdrop.low
         back_zoom = 1.04 + (pose.zoom - 1) * PARALLAX
         back_pan = pan * PARALLAX / LOW
@@ -240,27 +317,37 @@ class Scene:
         world = cv2.warpAffine(
             self.backdrop.world(seconds), move, (low_w, low_h), borderMode=cv2.BORDER_REFLECT
         )
-        foot = centre + (np.array([width / 2, self.floor_y]) - centre) * pose.zoom + pan
         lift = pose.lift / 0.03  # 0 on the floor .. about 1 at the top of a float
         shadow_width = self.display[0] * 0.85 * pose.zoom * (1 - 0.25 * lift) / LOW
-        strength = (0.55 if not self.sprite.product_height else 0.5) * (1 - 0.5 * lift)
-        world = self.backdrop.shadowed(world, foot / LOW, shadow_width, strength)
-        low_frame = cv2.convertScaleAbs(world)
-        cv2.resize(low_frame, (width, height), dst=out, interpolation=cv2.INTER_LINEAR)
-        # 2. the product layer, lit by the sweep while it passes
-        sprite = self.sprite
-        layer = sprite.layer
-        if SWEEP[0] <= t <= SWEEP[1]:
-            layer = _lit(sprite, -0.2 + 1.4 * (t - SWEEP[0]) / (SWEEP[1] - SWEEP[0]))
-        # 3. placed by the camera: its foot on the floor point, lifted, tilted, zoomed
-        scale = pose.zoom / ZOOM_MAX
-        anchor = (sprite.layer.shape[1] / 2, float(sprite.product_height))
-        place = cv2.getRotationMatrix2D(anchor, pose.angle, scale)
-        place[:, 2] += foot - np.array(anchor) - np.array([0.0, pose.lift * height])
-        self._lay(out, layer, place)
+        strength = 0.5 * (1 - 0.5 * lift)
+        self.backdrop.shadow_under(world, foot / LOW, shadow_width, strength)
+        # the floor reflection, placed as the product is (below its foot)
+        to_world = TO_LOW @ np.vstack([self._placement(pose), [0, 0, 1]]) @ self.sprite.to_sprite
+        _composite(world, self.sprite.reflection, to_world[:2], (0, 0, 0, 255))
+        world = cv2.cvtColor(world, cv2.COLOR_RGBA2RGB)
+        cv2.resize(world, (width, height), dst=out, interpolation=cv2.INTER_LINEAR)
 
-    def _lay(self, out: np.ndarray, layer: np.ndarray, place: np.ndarray) -> None:
+    def draw_product(self, out: np.ndarray, t: float) -> None:
+        """The product over ``out``: its foot on the floor point, lifted, tilted, zoomed,
+        and lit by the sweep while it passes."""
+        pose = self.camera.at(t)
+        sweep = None
+        if SWEEP[0] <= t <= SWEEP[1]:
+            sweep = -0.2 + 1.4 * (t - SWEEP[0]) / (SWEEP[1] - SWEEP[0])
+        self._lay(out, self._placement(pose), sweep)
+
+    def _placement(self, pose) -> np.ndarray:
+        """The layer's pixels -> the frame's (2x3)."""
+        foot, _ = self._foot(pose)
+        scale = pose.zoom / ZOOM_MAX
+        anchor = (self.sprite.layer.shape[1] / 2, float(self.sprite.product_height))
+        place = cv2.getRotationMatrix2D(anchor, pose.angle, scale)
+        place[:, 2] += foot - np.array(anchor) - np.array([0.0, pose.lift * self.size[1]])
+        return place
+
+    def _lay(self, out: np.ndarray, place: np.ndarray, sweep: float | None) -> None:
         """Warp the layer into its bounding box only and composite it over ``out``."""
+        layer = self.sprite.layer
         h, w = layer.shape[:2]
         corners = np.array([[0, 0, 1], [w, 0, 1], [0, h, 1], [w, h, 1]], np.float64) @ place.T
         left, top = np.floor(corners.min(axis=0)).astype(int)
@@ -273,7 +360,32 @@ class Scene:
         local = place.copy()
         local[:, 2] -= (left, top)
         warped = cv2.warpAffine(layer, local, box, borderValue=(0, 0, 0, 255))
-        keep = cv2.cvtColor(cv2.extractChannel(warped, 3), cv2.COLOR_GRAY2RGB)
+        keep = cv2.extractChannel(warped, 3)
+        rgb = cv2.cvtColor(warped, cv2.COLOR_RGBA2RGB)
+        if sweep is not None:  # light on the product: band x alpha, added to its colour
+            band = _sweep(self.sprite, local, sweep, box)
+            light = cv2.multiply(band, cv2.bitwise_not(keep), scale=1 / 255)
+            cv2.add(rgb, cv2.cvtColor(light, cv2.COLOR_GRAY2RGB), dst=rgb)
         region = out[top:bottom, left:right]
-        cv2.multiply(region, keep, dst=region, scale=1 / 255)
-        cv2.add(region, cv2.cvtColor(warped, cv2.COLOR_RGBA2RGB), dst=region)
+        cv2.multiply(region, cv2.cvtColor(keep, cv2.COLOR_GRAY2RGB), dst=region, scale=1 / 255)
+        cv2.add(region, rgb, dst=region)
+
+
+def _composite(out: np.ndarray, layer: np.ndarray, place: np.ndarray, border) -> None:
+    """A premultiplied layer (RGB, 255 - alpha) over four-channel ``out``, warped by
+    ``place`` into its bounding box only."""
+    h, w = layer.shape[:2]
+    corners = np.array([[0, 0, 1], [w, 0, 1], [0, h, 1], [w, h, 1]], np.float64) @ place.T
+    left, top = np.maximum(0, np.floor(corners.min(axis=0)).astype(int))
+    right = min(out.shape[1], int(np.ceil(corners[:, 0].max())))
+    bottom = min(out.shape[0], int(np.ceil(corners[:, 1].max())))
+    if right <= left or bottom <= top:
+        return
+    local = place.copy()
+    local[:, 2] -= (left, top)
+    warped = cv2.warpAffine(layer, local, (right - left, bottom - top), borderValue=border)
+    keep = cv2.extractChannel(warped, 3)
+    region = out[top:bottom, left:right]
+    cv2.multiply(region, cv2.merge([keep, keep, keep, keep]), dst=region, scale=1 / 255)
+    warped[..., 3] = 0  # what shows through was used above; the colour is added
+    cv2.add(region, warped, dst=region)

@@ -5,13 +5,16 @@ Baseline, in the same run: ffmpeg's ``zoompan`` Ken Burns of the same photo at t
 size and length, one per clip, its frames thrown away (``-f null``), as ours are kept in
 memory unencoded. Both run once untimed first: this machine's VM backs fresh memory
 slowly the first time a process touches it (about 1.5 ms per MB), which is the host's
-cost, not the renderer's; ``cold_seconds`` is that first run.
+cost, not the renderer's; ``cold_seconds`` is that first run. Then ``--rounds`` rounds
+alternate the two (our batch, then the baseline's eight clips), so both see the same load
+from whatever else runs on the machine; each figure is the median over the rounds.
 Real-time factor: seconds of work per second of clip.
 """
 
 from __future__ import annotations
 
 import os
+import statistics
 import subprocess
 import tempfile
 import time
@@ -29,7 +32,8 @@ from tests.helpers.motion import as_jpeg, product_photo
 @click.option("--clips", default=8, show_default=True, help="Clips in the batch.")
 @click.option("--seconds", "clip_s", default=6, show_default=True)
 @click.option("--fps", default=30, show_default=True)
-def main(clips: int, clip_s: int, fps: int) -> dict:
+@click.option("--rounds", default=3, show_default=True, help="Alternated timed rounds.")
+def main(clips: int, clip_s: int, fps: int, rounds: int) -> dict:
     width, height, frames = 720, 1280, clip_s * fps
     photo = as_jpeg(product_photo())
     requests = [
@@ -38,20 +42,30 @@ def main(clips: int, clip_s: int, fps: int) -> dict:
     ]
     engine = MotionEngine()
     cold = _timed(lambda: engine.render(requests, max_batch=clips))
-    started, cpu = time.perf_counter(), time.process_time()
-    rendered = engine.render(requests, max_batch=clips)
-    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu
-    assert len(rendered) == clips and rendered[0].frames.shape == (frames, height, width, 3)
-    del rendered
+    ours, cpu, baseline, baseline_cpu = [], [], [], []
     with tempfile.TemporaryDirectory(prefix="adreel-bench-motion-") as scratch:
         still = Path(scratch) / "photo.jpg"
         photo.save(still)
         _zoompan(still, width, height, frames, fps)  # untimed, as ours
-        baseline = _timed(lambda: [_zoompan(still, width, height, frames, fps) for _ in requests])
+        for _ in range(max(1, rounds)):
+            started, cpu_started = time.perf_counter(), time.process_time()
+            rendered = engine.render(requests, max_batch=clips)
+            ours.append(time.perf_counter() - started)
+            cpu.append(time.process_time() - cpu_started)
+            assert len(rendered) == clips
+            assert rendered[0].frames.shape == (frames, height, width, 3)
+            del rendered
+            children = _children_cpu()
+            baseline.append(
+                _timed(lambda: [_zoompan(still, width, height, frames, fps) for _ in requests])
+            )
+            baseline_cpu.append(_children_cpu() - children)
+    seconds, cpu_seconds = statistics.median(ours), statistics.median(cpu)
+    baseline_s = statistics.median(baseline)
     video_s = clips * clip_s
     return {
         "seconds": round(seconds, 3),
-        "baseline_seconds": round(baseline, 3),
+        "baseline_seconds": round(baseline_s, 3),
         "throughput": round(clips * frames / seconds, 1),
         "unit": "frames/s",
         "extra": {
@@ -60,13 +74,20 @@ def main(clips: int, clip_s: int, fps: int) -> dict:
             "frames_per_clip": frames,
             "real_time_factor": round(seconds / video_s, 4),
             "cpu_real_time_factor": round(cpu_seconds / video_s, 4),
-            "baseline_real_time_factor": round(baseline / video_s, 4),
+            "baseline_real_time_factor": round(baseline_s / video_s, 4),
+            "baseline_cpu_real_time_factor": round(statistics.median(baseline_cpu) / video_s, 4),
+            "round_ratios": [round(a / b, 2) for a, b in zip(ours, baseline, strict=True)],
             "cold_seconds": round(cold, 3),
             "seconds_per_clip": round(seconds / clips, 3),
             "cpus": os.cpu_count(),
             "load_average_1m": round(os.getloadavg()[0], 2),
         },
     }
+
+
+def _children_cpu() -> float:
+    times = os.times()
+    return times.children_user + times.children_system
 
 
 def _timed(work) -> float:
