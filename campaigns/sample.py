@@ -3,12 +3,13 @@ brand kit on real products before a campaign uses it. Nothing is stored or bille
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from catalog.products import list_products
 from composer import (
     AdRequest,
+    BrandKit,
     BrandKitError,
     ComposedAd,
     ProductCopy,
@@ -52,6 +53,7 @@ def render_sample(services: Services, sample: SampleAd, out_dir: Path, tell=None
     request is checked before anything is written. ``tell`` hears, for the person
     waiting, when rendering starts and which products are shown without their image."""
     products = _products(services, sample, tell)
+    brand = _brand(services, sample, products)
     request = AdRequest(
         template=sample.template,
         ad_format=sample.ad_format,
@@ -61,7 +63,7 @@ def render_sample(services: Services, sample: SampleAd, out_dir: Path, tell=None
         platforms=sample.platforms
         or (DEFAULT_PLATFORMS if sample.ad_format == DEFAULT_FORMAT else ("feed",)),
         locale=sample.locale,
-        brand=_brand(services, sample, products),
+        brand=brand,
         preview=sample.preview,
         long_side=1280 if sample.preview else None,
         clip_frames=_clip(sample.clip_file) if sample.clip_file else None,
@@ -74,6 +76,11 @@ def render_sample(services: Services, sample: SampleAd, out_dir: Path, tell=None
         raise AdreelError(str(exc)) from None
     if tell:
         tell(f"rendering {sample.name}")
+    if not sample.clip_file:  # no clip given: the product in motion, as campaigns show it
+        kit_colour = None if brand.primary == BrandKit().primary else brand.primary
+        clip, fps = _motion_clip(sample, products[0], kit_colour)
+        if clip is not None:
+            request = replace(request, clip_frames=clip, clip_fps=fps)
     return compose_ad(request, out_dir, sample.name)
 
 
@@ -111,6 +118,46 @@ def _brand(services: Services, sample: SampleAd, products: tuple[ProductCopy, ..
         raise AdreelError(str(exc)) from None
     except StorageError as exc:
         raise AdreelError(f"brand kit of {sample.merchant_id}: {exc}") from None
+
+
+def _motion_clip(sample: SampleAd, product: ProductCopy, colour) -> tuple:
+    """The product in motion, drawn by the CPU tier at its preview or final profile, as
+    a campaign's ad would show it (None for a product without an image or a template
+    without a clip: the layout is shown still)."""
+    from composer.formats import output_size
+    from composer.scene import end_card_seconds
+    from composer.templates import clip_aspect
+    from generation.clips import RenderRequest
+    from generation.motion import MOTION_MODEL_NAME
+    from generation.motion.clip import render_clip
+    from generation.profiles import render_profile
+
+    profile = render_profile(MOTION_MODEL_NAME, "preview" if sample.preview else "final")
+    frame = output_size(sample.ad_format, 1280 if sample.preview else None)
+    aspect = clip_aspect(sample.template, sample.ad_format, frame)
+    if product.image is None or aspect is None:
+        return None, CLIP_FPS
+    pixels = profile.width * profile.height
+    width = 2 * round((pixels * aspect) ** 0.5 / 2)
+    body_s = sample.duration_s - end_card_seconds(sample.duration_s)
+    request = RenderRequest(
+        request_hash=sample.name,
+        image=product.image,
+        prompt="",
+        negative_prompt="",
+        seed=0,
+        width=width,
+        height=2 * round(pixels / width / 2),
+        num_frames=profile.num_frames,
+        steps=0,
+        guidance=0.0,
+        fps=profile.clip_fps,
+        template=sample.template,
+        scene_frames=min(profile.num_frames, round(body_s * profile.clip_fps)),
+        brand_colour=colour,
+    )
+    frames, _ = render_clip(request)
+    return frames, profile.clip_fps
 
 
 def _clip(path: Path):

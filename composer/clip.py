@@ -26,6 +26,8 @@ from composer.yuv import Planes
 # frame rate rather than memory growing with the clip's length.
 CLIP_CACHE_BYTES = 400 * 1024 * 1024
 COVER_SLACK = 0.06  # a clip whose shape differs from its box's by less covers the box
+MIRROR_SLACK = 0.02  # a gap under this share of the frame is a rounding, not a panel
+MIRROR_BAND = 0.2  # the share of the clip along a panel's side mirrored into the panel
 
 
 def clip_placement(clip_size: tuple[int, int], frame_size: tuple[int, int], box: Box | None) -> Box:
@@ -93,14 +95,16 @@ class _Scaler:
             graph = f"[0:v]{crop}scale={size[0]}:{size[1]}:flags=bilinear,format=yuv420p[out]"
         else:
             keep = 1 - dim
-            cover = _covering((width, height), size)
-            small = (max(2, size[0] // 12 // 2 * 2), max(2, size[1] // 12 // 2 * 2))
             shown = Box(max(0, place.left), max(0, place.top),
                         min(size[0], place.right), min(size[1], place.bottom))  # fmt: skip
+            side = _one_side_gap(shown, size)
+            if side is None:
+                back = _blurred_cover((width, height), size)
+            else:
+                back = _blurred_mirror((width, height), size, shown, side)
             graph = (
                 f"[0:v]split=2[a][b];"
-                f"[a]{_crop_to(cover, frame, (width, height))}scale={small[0]}:{small[1]},"
-                f"boxblur=3:2,scale={size[0]}:{size[1]}:flags=bilinear,"
+                f"[a]{back},"
                 f"lutrgb=r=val*{keep:.4f}:g=val*{keep:.4f}:b=val*{keep:.4f}[back];"
                 f"[b]{_crop_to(place, shown, (width, height))}"
                 f"scale={shown.size[0]}:{shown.size[1]}:flags=bilinear[front];"
@@ -146,6 +150,51 @@ class _Scaler:
         self.feeder.join()
         for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
             stream.close()
+
+
+def _blurred_cover(clip_size: tuple[int, int], size: tuple[int, int]) -> str:
+    """The clip scaled to cover the frame and blurred: the fill around a fitted clip."""
+    small = (max(2, size[0] // 12 // 2 * 2), max(2, size[1] // 12 // 2 * 2))
+    crop = _crop_to(_covering(clip_size, size), Box(0, 0, *size), clip_size)
+    return f"{crop}scale={small[0]}:{small[1]},boxblur=3:2,scale={size[0]}:{size[1]}:flags=bilinear"
+
+
+def _one_side_gap(shown: Box, size: tuple[int, int]) -> str | None:
+    """The side of the frame the clip leaves uncovered when it leaves only one (a
+    template's text panel beside or below the clip); None for bars around a fitted clip."""
+    gaps = {
+        "left": shown.left / size[0],
+        "right": (size[0] - shown.right) / size[0],
+        "top": shown.top / size[1],
+        "bottom": (size[1] - shown.bottom) / size[1],
+    }
+    open_sides = [side for side, gap in gaps.items() if gap > MIRROR_SLACK]
+    return open_sides[0] if len(open_sides) == 1 else None
+
+
+def _blurred_mirror(
+    clip_size: tuple[int, int], size: tuple[int, int], shown: Box, side: str
+) -> str:
+    """The band of the clip along ``side``, mirrored into the panel beside it and
+    blurred: the clip's own backdrop continues across the seam instead of a blurred copy
+    of the whole clip (whose product showed as a smear beside the real one)."""
+    width, height = clip_size
+    horizontal = side in ("left", "right")
+    if horizontal:
+        gap = (shown.left if side == "left" else size[0] - shown.right, size[1])
+        band = max(2, round(width * MIRROR_BAND))
+        crop = f"crop={band}:{height}:{0 if side == 'left' else width - band}:0,hflip"
+        at = (0, 0) if side == "left" else (shown.right, 0)
+    else:
+        gap = (size[0], shown.top if side == "top" else size[1] - shown.bottom)
+        band = max(2, round(height * MIRROR_BAND))
+        crop = f"crop={width}:{band}:0:{0 if side == 'top' else height - band},vflip"
+        at = (0, 0) if side == "top" else (0, shown.bottom)
+    small = (max(2, gap[0] // 12 // 2 * 2), max(2, gap[1] // 12 // 2 * 2))
+    return (
+        f"{crop},scale={small[0]}:{small[1]},boxblur=3:2,"
+        f"scale={gap[0]}:{gap[1]}:flags=bilinear,pad={size[0]}:{size[1]}:{at[0]}:{at[1]}"
+    )
 
 
 def _covering(clip_size: tuple[int, int], size: tuple[int, int]) -> Box:

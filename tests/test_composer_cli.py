@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from PIL import Image
 
 from catalog.sample import write_sample_catalog
 from tests.helpers.cli import cli_json, cli_ok, run_adreel
-from tests.helpers.media import last_frame, probe
+from tests.helpers.media import frame_at, last_frame, probe
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +49,23 @@ def test_render_uses_the_merchants_stored_brand_kit(adreel_env, merchant, tmp_pa
     )  # fmt: skip
     corner = last_frame(Path(result["video"]))[4, 4].astype(int)
     assert np.abs(corner - (255, 0, 0)).max() <= 12  # the end card in the kit's primary
+
+
+def test_render_without_a_clip_animates_the_product_with_the_motion_tier(
+    adreel_env, merchant, tmp_path
+):
+    """No --clip: the ad shows the product in motion (the CPU tier), as a campaign's
+    would, and passes the visual check; the 16:9 panel beside the clip is its backdrop."""
+    result = run_adreel(
+        "render", "--merchant", merchant, "--product", "SKU-1001", "--template", "showcase",
+        "--format", "16x9", "--preview", "--out", str(tmp_path), "--json", env=adreel_env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "visual check" not in result.stderr
+    video = Path(json.loads(result.stdout.strip().splitlines()[-1])["video"])
+    early, later = frame_at(video, 0.5), frame_at(video, 2.5)
+    clip = np.s_[:, : early.shape[1] // 2]  # showcase's 16:9 clip box: the left half
+    assert np.abs(early[clip].astype(int) - later[clip]).mean() > 2  # the product moves
 
 
 def test_unknown_template_is_one_line_listing_the_known_ones(adreel_env, merchant, tmp_path):

@@ -38,7 +38,12 @@ from storage.services import services
     type=click.Path(path_type=Path),
     help="Brand kit YAML (default: the merchant's stored kit, see `adreel brand set`).",
 )
-@click.option("--clip", "clip_file", type=click.Path(path_type=Path), help="Background clip.")
+@click.option(
+    "--clip",
+    "clip_file",
+    type=click.Path(path_type=Path),
+    help="The clip to show (default: the product in motion, drawn by builtin:motion).",
+)
 @click.option("--soundtrack", type=click.Path(path_type=Path), help="Music, looped and faded.")
 @click.option("--preview", is_flag=True, help="Preview size with a PREVIEW watermark.")
 @click.option("--out", "out_dir", default=".", show_default=True, type=click.Path(path_type=Path))

@@ -61,6 +61,18 @@ def top_level_boxes(data: bytes) -> list[str]:
     return boxes
 
 
+def frame_at(video: Path, seconds: float) -> np.ndarray:
+    """The frame shown at ``seconds`` as RGB, decoded by ffmpeg as a player would."""
+    frame = video.with_name(f"{video.stem}-{seconds:.2f}.png")
+    subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-ss", f"{seconds}", "-i", str(video),
+         "-frames:v", "1", "-update", "1", "-y", str(frame)],
+        check=True,
+        timeout=60,
+    )  # fmt: skip
+    return np.asarray(Image.open(frame).convert("RGB"))
+
+
 def last_frame(video: Path) -> np.ndarray:
     """The last frame of an MP4 as RGB, decoded by ffmpeg as a player would."""
     frame = video.with_suffix(".png")
