@@ -111,14 +111,20 @@ def contract_in_force(db: Database, merchant_id: str, on: date) -> tuple[int, Co
 
 
 def statement(
-    db: Database, merchant_id: str, period: str, as_of: date, out_dir: Path
+    db: Database,
+    merchant_id: str,
+    period: str,
+    as_of: date,
+    out_dir: Path,
+    asset_labels: dict[int, str] | None = None,
 ) -> tuple[Statement, dict[str, Path]]:
-    """A merchant's statement for a month, written as CSV, JSON and HTML to ``out_dir``."""
+    """A merchant's statement for a month, written as CSV, JSON and HTML to ``out_dir``;
+    ``asset_labels`` names the assets in the HTML (by product, where the caller knows)."""
     month = parse_period(period)
     with db.connection() as conn:
         require_merchant(conn, merchant_id)
         built = build_statement(conn, merchant_id, month, as_of)
-    return built, write_statement(built, out_dir)
+    return built, write_statement(built, out_dir, asset_labels)
 
 
 def unattributed(db: Database, merchant_id: str, period: str) -> list[dict]:

@@ -22,7 +22,7 @@ from campaigns.spec import (
     next_run,
     parse_campaign_file,
 )
-from catalog.products import list_products
+from catalog.products import catalog_products, list_products
 from generation.delivery import material_file_name, merchant_assets
 from storage.db import Database
 from storage.errors import AdreelError, NotFound
@@ -342,3 +342,15 @@ def material_links(
                 for kind, asset in stored.items()
             }
     return materials
+
+
+def asset_product_names(services: Services, merchant_id: str) -> dict[int, str]:
+    """Each of the merchant's ads named by its product, "Title (id)": how statements and
+    their charts name the ads that earned GMV (billing knows assets only by id)."""
+    titles = {p["id"]: p["title"] for p in catalog_products(services.db, merchant_id)}
+    return {
+        asset["asset_id"]: f"{titles.get(asset['product_id']) or asset['product_id']} "
+        f"({asset['product_id']})"
+        for asset in merchant_assets(services, merchant_id)
+        if asset.get("product_id")
+    }

@@ -18,6 +18,7 @@ from prefect import flow, task
 from attribution.service import close_months
 from billing import service as billing
 from billing.periods import parse_period
+from campaigns.service import asset_product_names
 from storage.merchants import all_merchant_ids
 from storage.services import services
 
@@ -37,7 +38,10 @@ def close_merchant(merchant_id: str, period: str) -> dict:
 
 @task
 def statement(merchant_id: str, period: str, out_dir: str) -> dict:
-    built, _ = billing.statement(services().db, merchant_id, period, date.today(), Path(out_dir))
+    names = asset_product_names(services(), merchant_id)  # the HTML names ads by product
+    built, _ = billing.statement(
+        services().db, merchant_id, period, date.today(), Path(out_dir), names
+    )
     return built.as_dict()
 
 

@@ -127,6 +127,7 @@ def test_files_to_closed_month_with_statement_reconciliation_and_payouts(db, adr
     assert 'role="img"' in line and ">Daily attributed net GMV and commission, USD</title>" in line
     assert ">05 Oct</text>" in line and ">08 Oct</text>" in line and ">USD</text>" in line
     assert ">0</text>" in line and ">Net GMV</text>" in line and ">Commission</text>" in line
+    assert "Product (P1)" in page  # the ads are named by their product, not their id
     rows = list(csv.DictReader((out / f"statement-{m}-2026-10.csv").open()))
     assert {r["kind"]: r["amount"] for r in rows}["total"] == "29.25"
 

@@ -28,6 +28,7 @@ from billing import service as billing
 from billing.errors import LedgerError
 from billing.periods import parse_period
 from billing.statements import LABELS, ORDER, amount_text
+from campaigns.service import asset_product_names
 from catalog.products import catalog_products
 from generation.delivery import merchant_assets
 from storage.errors import AdreelError
@@ -73,7 +74,10 @@ def _merchant(request: Request, merchant_id: str):
 def _statement(merchant_id: str, period: str, kind: str | None = None):
     """The month's statement (and, with ``kind``, its CSV or HTML file's bytes)."""
     with tempfile.TemporaryDirectory(prefix="adreel-statement-") as out:
-        built, files = billing.statement(services().db, merchant_id, period, _today(), Path(out))
+        names = asset_product_names(services(), merchant_id)
+        built, files = billing.statement(
+            services().db, merchant_id, period, _today(), Path(out), names
+        )
         content = files[kind].read_bytes() if kind else None
         return built, content, (files[kind].name if kind else None)
 

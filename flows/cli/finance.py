@@ -17,6 +17,7 @@ import click
 from attribution.commissions import late_text
 from attribution.service import close_months, import_feed
 from billing import service as billing
+from campaigns.service import asset_product_names
 from flows.cli.output import emit_json, emit_table, status
 from storage.errors import AdreelError
 from storage.services import services
@@ -110,7 +111,8 @@ def close_command(merchant: str | None, period: str, early: bool, as_json: bool)
 def statement_command(merchant: str, period: str, out_dir: Path, as_of, as_json: bool) -> None:
     """A merchant's statement for a month: charges, commissions, clawbacks, total due."""
     on = as_of.date() if as_of else date.today()
-    statement, paths = billing.statement(services().db, merchant, period, on, out_dir)
+    names = asset_product_names(services(), merchant)  # the HTML names ads by product
+    statement, paths = billing.statement(services().db, merchant, period, on, out_dir, names)
     if as_json:
         emit_json({**statement.as_dict(), "files": {k: str(p) for k, p in paths.items()}})
         return
