@@ -28,10 +28,15 @@ from storage.errors import NotFound
 from storage.services import services
 from tests.helpers.campaigns import CONTRACT, PREVIEW_TOKENS, create_campaign
 from tests.helpers.cli import cli_json, cli_ok
-from tests.helpers.console import CHROMIUM, assert_accessible, shot, sign_in
+from tests.helpers.console import CHROMIUM, assert_accessible, require_chromium, shot, sign_in
 from tests.test_api import MAX_UPLOAD_MB, api, uploaded  # noqa: F401  (the running `adreel api`)
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs chromium")
+
+@pytest.fixture(autouse=True, scope="module")
+def _chromium():
+    require_chromium()
+
+
 HEADER = "id,title,description,link,image_link,price,availability,condition,brand\n"
 
 

@@ -22,7 +22,7 @@ from billing.charges import charge_accepted_material
 from campaigns import service as campaigns
 from storage.services import services
 from tests.helpers.cli import cli_ok
-from tests.helpers.console import CHROMIUM, assert_accessible, shot, sign_in
+from tests.helpers.console import assert_accessible, require_chromium, shot, sign_in
 from tests.helpers.console_staff import (  # noqa: F401  (fixtures)
     chromium,
     csrf_of,
@@ -37,7 +37,12 @@ from tests.helpers.finance import (
     write_csv,
 )
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs chromium")
+
+@pytest.fixture(autouse=True, scope="module")
+def _chromium():
+    require_chromium()
+
+
 PERIOD = "2026-10"
 
 

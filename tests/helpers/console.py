@@ -13,8 +13,22 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 # Debian's chromium; ADREEL_CHROMIUM names another build (never `playwright install`).
 CHROMIUM = os.environ.get("ADREEL_CHROMIUM", "/usr/bin/chromium")
+
+
+def require_chromium() -> None:
+    """A missing browser fails the console tests in one line (never skips them)."""
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(
+            f"the console tests drive Chromium at {CHROMIUM}, which is missing: "
+            "apt-get install chromium, or set ADREEL_CHROMIUM",
+            pytrace=False,
+        )
+
+
 SHOTS = Path(
     os.environ.get(
         "ADREEL_CONSOLE_SHOTS", Path(__file__).resolve().parents[2] / "out" / "screenshots"
