@@ -19,7 +19,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
+from api.console.session import COOKIE, SALT
 from campaigns import service as campaigns
 from catalog.products import catalog_products, upload_status
 from catalog.sample import draw_product_image
@@ -373,6 +375,38 @@ def test_forms_need_their_csrf_token_and_pages_their_session(api):  # noqa: F811
         assert client.get(f"/m/{api['merchants'][1]}/wallet").status_code == 404
         brand = client.post(f"/m/{merchant}/brand", data={"name": "x", "csrf_token": token})
         assert brand.status_code == 403  # a merchant reads its kit; managers set it
+
+
+def test_an_expired_or_revoked_session_says_so_on_the_sign_in_page(api):  # noqa: F811
+    merchant = api["merchants"][0]
+    home = Path(api["env"]["ADREEL_HOME"])
+
+    class BackDated(TimestampSigner):  # signs as 13 hours ago (sessions last 12)
+        def get_timestamp(self):
+            return int(time.time()) - 13 * 3600
+
+    with httpx.Client(base_url=api["base"], follow_redirects=False) as client:
+        client.get("/sign-in")  # the console's secret exists once a cookie was written
+        secret = api["env"].get("ADREEL_CONSOLE_SECRET") or (home / "console_secret").read_text()
+        signing = URLSafeTimedSerializer(secret.strip(), salt=SALT, signer=BackDated)
+        old = signing.dumps({"csrf": "t", "key_id": 1})
+        client.cookies.set(COOKIE, old)
+        expired = client.get(f"/m/{merchant}")
+        assert expired.status_code == 303
+        assert expired.headers["location"] == f"/sign-in?next=/m/{merchant}&notice=expired"
+        page = client.get(expired.headers["location"])
+        assert "Your session expired" in page.text
+
+    key = cli_json("keys", "create", "--role", "merchant", "--merchant", merchant, env=api["env"])
+    with httpx.Client(base_url=api["base"], follow_redirects=False) as client:
+        form = client.get("/sign-in")
+        token = form.text.split('name="csrf_token" value="')[1].split('"')[0]
+        client.post("/sign-in", data={"api_key": key["key"], "csrf_token": token})
+        assert client.get(f"/m/{merchant}").status_code == 200
+        cli_ok("keys", "revoke", str(key["id"]), env=api["env"])
+        revoked = client.get(f"/m/{merchant}")
+        assert revoked.headers["location"].endswith("&notice=revoked")
+        assert "was revoked" in client.get(revoked.headers["location"]).text
 
 
 def test_products_are_read_a_page_at_a_time(page, api):  # noqa: F811

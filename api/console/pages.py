@@ -49,7 +49,11 @@ ROLE_NAMES = {
 
 
 class SignInNeeded(Exception):
-    pass
+    """No live session; ``lapsed`` says why one ended ("expired", "revoked")."""
+
+    def __init__(self, lapsed: str | None = None):
+        super().__init__(lapsed)
+        self.lapsed = lapsed
 
 
 class PageRoute(APIRoute):
@@ -62,9 +66,10 @@ class PageRoute(APIRoute):
         async def page_handler(request: Request) -> Response:
             try:
                 return await handler(request)
-            except SignInNeeded:
+            except SignInNeeded as exc:
                 target = quote(request.url.path, safe="/")
-                return RedirectResponse(f"/sign-in?next={target}", status_code=303)
+                notice = f"&notice={exc.lapsed}" if exc.lapsed else ""
+                return RedirectResponse(f"/sign-in?next={target}{notice}", status_code=303)
             except ApiProblem as exc:
                 return error_page(request, exc.status, exc.detail)
             except AdreelError as exc:
@@ -137,7 +142,7 @@ def navigation(key: ApiKey | None) -> list[tuple[str, str]]:
 def signed_in(request: Request, *roles: str) -> Session:
     session = read_session(request)
     if session is None or session.key is None:
-        raise SignInNeeded
+        raise SignInNeeded(session.lapsed if session else None)
     if roles and session.key.role not in roles:
         raise ApiProblem(403, f"a {ROLE_NAMES[session.key.role].lower()} may not open this page")
     return session
@@ -183,9 +188,9 @@ def sign_in_page(request: Request, next: str = "/"):
     session = read_session(request)
     if session and session.key:
         return RedirectResponse(local_next(next), status_code=303)
-    token = session.csrf_token if session else new_csrf_token()
+    token = session.csrf_token if session and not session.lapsed else new_csrf_token()
     shown = page(request, "sign_in.html", Session(token, None), next=local_next(next))
-    if session is None:
+    if session is None or session.lapsed:
         write_session(request, shown, None, token)
     return shown
 

@@ -18,13 +18,14 @@ from pathlib import Path
 
 from fastapi import Request
 from fastapi.responses import Response
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from storage.keys import ApiKey, live_key
 from storage.services import services
 from storage.settings import get_settings
 
 COOKIE = "adreel_session"
+SALT = "adreel-console-session"
 SESSION_MAX_AGE_S = 12 * 3600
 _serializers: dict[str, URLSafeTimedSerializer] = {}
 
@@ -33,6 +34,9 @@ _serializers: dict[str, URLSafeTimedSerializer] = {}
 class Session:
     csrf_token: str
     key: ApiKey | None
+    # why a signed-in session has no key now: "expired" (older than SESSION_MAX_AGE_S)
+    # or "revoked" (its key was revoked); the sign-in page says so
+    lapsed: str | None = None
 
 
 def console_secret() -> str:
@@ -56,7 +60,7 @@ def console_secret() -> str:
 def _serializer() -> URLSafeTimedSerializer:
     secret = console_secret()
     if secret not in _serializers:
-        _serializers[secret] = URLSafeTimedSerializer(secret, salt="adreel-console-session")
+        _serializers[secret] = URLSafeTimedSerializer(secret, salt=SALT)
     return _serializers[secret]
 
 
@@ -67,11 +71,14 @@ def read_session(request: Request) -> Session | None:
         return None
     try:
         data = _serializer().loads(raw, max_age=SESSION_MAX_AGE_S)
+    except SignatureExpired:
+        return Session(new_csrf_token(), None, "expired")
     except BadSignature:
         return None
     key_id = data.get("key_id")
     key = live_key(services().db, key_id) if isinstance(key_id, int) else None
-    return Session(str(data.get("csrf", "")), key)
+    lapsed = "revoked" if key is None and isinstance(key_id, int) else None
+    return Session(str(data.get("csrf", "")), key, lapsed)
 
 
 def new_csrf_token() -> str:
