@@ -52,7 +52,7 @@ def create_app() -> FastAPI:
         "up campaigns and contracts; finance imports, closes and pays out. "
         "Authenticate with `Authorization: Bearer <key>` (`adreel keys create`).",
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # api/routes/system.py serves /docs from local files
         redoc_url=None,
         lifespan=lifespan,
     )

@@ -173,7 +173,12 @@ def test_spec_docs_and_health_need_no_key(api):
     client = api["client"]
     spec = client.get("/openapi.json").json()
     assert spec["openapi"].startswith("3.1")
-    assert client.get("/docs").status_code == 200
+    docs = client.get("/docs")
+    assert docs.status_code == 200
+    # the interactive docs load nothing from a CDN: every script and style is adreel's own
+    assets = re.findall(r'(?:src|href)="([^"]+)"', docs.text)
+    assert assets and all(a.startswith("/static/") for a in assets), assets
+    assert all(client.get(a).status_code == 200 for a in assets)
     health = client.get("/healthz").json()
     assert health["status"] == "ok" and health["database"] == "ok" and health["store"] == "ok"
 
