@@ -29,8 +29,6 @@ from billing.errors import LedgerError
 from billing.periods import parse_period
 from billing.statements import LABELS, ORDER, amount_text
 from campaigns.service import asset_product_names
-from catalog.products import catalog_products
-from generation.delivery import merchant_assets
 from storage.errors import AdreelError
 from storage.merchants import all_merchant_ids, check_merchant
 from storage.services import services
@@ -74,7 +72,8 @@ def _merchant(request: Request, merchant_id: str):
 def _statement(merchant_id: str, period: str, kind: str | None = None):
     """The month's statement (and, with ``kind``, its CSV or HTML file's bytes)."""
     with tempfile.TemporaryDirectory(prefix="adreel-statement-") as out:
-        names = asset_product_names(services(), merchant_id)
+        # only the HTML names ads by product: the pages and the CSV need no catalog read
+        names = asset_product_names(services(), merchant_id) if kind == "html" else None
         built, files = billing.statement(
             services().db, merchant_id, period, _today(), Path(out), names
         )
@@ -191,13 +190,7 @@ def _merchant_month(request: Request, merchant_id: str, period: str, **extra):
 
 def _charts(merchant_id: str, built) -> list[tuple[str, str]]:
     """Daily attributed GMV and commission (dates on x), and GMV by product (names)."""
-    titles = {p["id"]: p["title"] for p in catalog_products(services().db, merchant_id)}
-    asset_ids = {row["asset_id"] for row in built.daily}
-    product_of = {
-        a["asset_id"]: a["product_id"]
-        for a in merchant_assets(services(), merchant_id)
-        if a["asset_id"] in asset_ids
-    }
+    names = asset_product_names(services(), merchant_id)
     charts = []
     for currency in sorted({row["currency"] for row in built.daily}):
         rows = [r for r in built.daily if r["currency"] == currency]
@@ -207,9 +200,7 @@ def _charts(merchant_id: str, built) -> list[tuple[str, str]]:
         for row in rows:
             gmv[row["day"]] += row["net_gmv"]
             commission[row["day"]] += row["commission"]
-            product = product_of.get(row["asset_id"])
-            name = f"{titles.get(product) or product} ({product})" if product else "unknown"
-            by_product[name] += row["net_gmv"]
+            by_product[names.get(row["asset_id"], "unknown")] += row["net_gmv"]
         days = sorted(gmv)
         title = f"Daily attributed GMV and commission, {currency}"
         charts.append(
