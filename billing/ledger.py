@@ -3,8 +3,9 @@
 Every entry carries a caller-chosen idempotency key: posting the same key twice returns
 the first transaction and writes nothing; the same key with other content is refused.
 Python checks each entry first so a person gets a message naming the key, asset and
-amount; PostgreSQL checks the same rules again (migrations 0002, 0009 and 0020: balance
-per asset at COMMIT, once per database transaction), so no other code path can break them.
+amount; PostgreSQL checks the same rules again (migrations 0002, 0009, 0020 and 0023:
+balance per asset at COMMIT, references per statement), so no other code path can break
+them.
 Entries built from rows already in the database go through ``post_staged`` instead: the
 same rules and idempotency, set-based, without a Python object per entry.
 
@@ -15,12 +16,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
+from functools import cache
 from typing import Any, Literal
 
 import psycopg
@@ -87,40 +89,31 @@ def post_entries(
     ``late``: what to do with an entry dated in a closed period. ``refuse`` raises;
     ``adjust`` posts it on the first day of the next open month, naming the period it
     belongs to in ``adjusts_period``.
+
+    Keys are not looked up before writing: the unique index on keys refuses a key posted
+    before, and ``_insert`` then skips it, to be looked up and compared after (a batch
+    of new keys, the usual one, costs no look-up). Only a batch with an entry in a
+    closed period is looked up first, as that entry is refused only if it is new. Each
+    entry is checked as its header is encoded for COPY (see ``_copy_headers``), so that
+    Python checks while PostgreSQL writes; the first entry refused, in order, raises
+    before anything the database could say about the batch, as if checked first.
     """
     unique = _dedupe(entries)
-    for entry in unique:
-        _check_entry(entry)
     with conn.transaction():
-        done = _already_posted(conn, unique)
+        closed = _closed_periods(conn, unique)
+        done: dict[str, Posted] = {}
+        if _any_refused(unique, closed, late):  # unless it was posted before: look first
+            for entry in unique:
+                _check_entry(entry)
+            done = _already_posted(conn, unique)
         fresh = [entry for entry in unique if entry.idempotency_key not in done]
-        # hashed in a worker thread while the next three steps wait on the database
-        hashes = _hash_meanwhile(fresh)
-        dated = _date_in_open_periods(conn, fresh, late)
-        accounts = _ensure_accounts(conn, fresh)
-        created = _insert(conn, fresh, dated, accounts, hashes)
+        moved = _date_in_open_periods(fresh, closed, late)
+        created = _insert(conn, fresh, moved)
         _check_balance_now(conn)
-        if len(created) < len(fresh):  # another process posted some keys meanwhile
+        if len(created) < len(fresh):  # posted before, or meanwhile by another process
             done |= _already_posted(conn, [e for e in fresh if e.idempotency_key not in created])
     results = {**done, **created}
     return [results[entry.idempotency_key] for entry in entries]
-
-
-def _hash_meanwhile(entries: Sequence[Entry]) -> Callable[[], list[str]]:
-    """Content hashes of a large batch, computed in a thread of their own while the caller
-    waits on the database; the returned function waits for them. A thread per call, not a
-    pool kept in the module: a forked worker process would inherit a pool without threads.
-    """
-    if len(entries) < _HASH_THREAD_MIN:
-        hashes = [entry.content_hash() for entry in entries]
-        return lambda: hashes
-    pool = ThreadPoolExecutor(1, thread_name_prefix="ledger-hash")
-    future = pool.submit(lambda: [entry.content_hash() for entry in entries])
-    pool.shutdown(wait=False)
-    return future.result
-
-
-_HASH_THREAD_MIN = 2_000
 
 
 def _dedupe(entries: Sequence[Entry]) -> list[Entry]:
@@ -135,23 +128,44 @@ def _dedupe(entries: Sequence[Entry]) -> list[Entry]:
 
 
 def _check_entry(entry: Entry) -> None:
+    """Refuse an entry the ledger cannot post, naming its key; the first problem found in
+    posting order, as PostgreSQL would refuse it later with a less helpful message."""
     key = entry.idempotency_key
-    if len(entry.postings) < 2:
+    postings = entry.postings
+    if len(postings) < 2:
         raise LedgerError(f"{key}: a transaction needs at least two postings")
-    net: dict[str, Decimal] = defaultdict(Decimal)
-    for posting in entry.postings:
-        if not isinstance(posting.amount, Decimal):
-            raise LedgerError(f"{key}: amount {posting.amount!r} must be a Decimal")
-        if posting.amount <= 0:
-            raise LedgerError(f"{key}: amount {posting.amount} must be positive")
-        if posting.side not in ("D", "C"):
+    for posting in postings:
+        amount = posting.amount
+        if not isinstance(amount, Decimal):
+            raise LedgerError(f"{key}: amount {amount!r} must be a Decimal")
+        if amount <= 0:
+            raise LedgerError(f"{key}: amount {amount} must be positive")
+        if posting.side != "D" and posting.side != "C":
             raise LedgerError(f"{key}: side {posting.side!r} must be D or C")
-        require_whole_minor_units(posting.amount, posting.asset, key)
+        if amount.quantize(_minor_unit(posting.asset), ROUND_HALF_EVEN) != amount:
+            require_whole_minor_units(amount, posting.asset, key)  # raises, with the message
+    first, second = postings[0], postings[1]
+    if (
+        len(postings) == 2  # the usual entry: one debit and one credit of the same amount
+        and first.asset == second.asset
+        and first.side != second.side
+        and first.amount == second.amount
+    ):
+        return
+    net: dict[str, Decimal] = defaultdict(Decimal)
+    for posting in postings:
         net[posting.asset] += posting.amount if posting.side == "C" else -posting.amount
     unbalanced = {asset: total for asset, total in net.items() if total}
     if unbalanced:
         asset, total = next(iter(unbalanced.items()))
         raise LedgerError(f"{key}: postings do not balance in {asset} (off by {total})")
+
+
+@cache
+def _minor_unit(asset: str) -> Decimal:
+    """One minor unit of ``asset`` (0.01 for USD), as ``billing.money.round_to_minor``
+    quantizes to; refuses an unknown asset with its message."""
+    return Decimal(1).scaleb(-minor_units(asset))
 
 
 def _check_balance_now(conn: psycopg.Connection) -> None:
@@ -181,20 +195,41 @@ def _already_posted(conn: psycopg.Connection, entries: Sequence[Entry]) -> dict[
     return found
 
 
-def _date_in_open_periods(
-    conn: psycopg.Connection, entries: Sequence[Entry], late: str
-) -> dict[str, tuple[date, date | None]]:
-    """Effective date and adjusted period per key, after the closed-period rule."""
+def _closed_periods(conn: psycopg.Connection, entries: Sequence[Entry]) -> dict[str, set[date]]:
+    """The closed months of the entries' merchants (one query per batch)."""
     merchants = sorted({entry.merchant_id for entry in entries})
     closed: dict[str, set[date]] = defaultdict(set)
     if merchants:
         for row in conn.execute(query("closed_periods"), {"merchant_ids": merchants}):
             closed[row["merchant_id"]].add(row["period"])
-    dated = {}
+    return closed
+
+
+def _any_refused(entries: Sequence[Entry], closed: Mapping[str, set[date]], late: str) -> bool:
+    """Whether ``late="refuse"`` refuses some entry, if it is new."""
+    return (
+        bool(closed)
+        and late != "adjust"
+        and any(
+            entry.effective_date.replace(day=1) in closed.get(entry.merchant_id, ())
+            for entry in entries
+        )
+    )
+
+
+def _date_in_open_periods(
+    entries: Sequence[Entry], closed: Mapping[str, set[date]], late: str
+) -> dict[str, tuple[date, date]]:
+    """Entries dated in a closed period, by key: the date each posts on and the period it
+    adjusts (``late="adjust"``); with ``refuse`` the first one raises. The rest post on
+    their own date."""
+    if not closed:
+        return {}
+    moved = {}
     for entry in entries:
         month = entry.effective_date.replace(day=1)
-        if month not in closed[entry.merchant_id]:
-            dated[entry.idempotency_key] = (entry.effective_date, None)
+        shut = closed.get(entry.merchant_id, ())
+        if month not in shut:
             continue
         if late != "adjust":
             raise ClosedPeriodError(
@@ -202,10 +237,10 @@ def _date_in_open_periods(
                 f"{month:%Y-%m}, which is closed for merchant {entry.merchant_id}"
             )
         open_month = month
-        while open_month in closed[entry.merchant_id]:
+        while open_month in shut:
             open_month = _next_month(open_month)
-        dated[entry.idempotency_key] = (open_month, month)
-    return dated
+        moved[entry.idempotency_key] = (open_month, month)
+    return moved
 
 
 def _next_month(month: date) -> date:
@@ -213,20 +248,21 @@ def _next_month(month: date) -> date:
 
 
 def _ensure_accounts(
-    conn: psycopg.Connection, entries: Sequence[Entry]
+    conn: psycopg.Connection, wanted: set[tuple[str, str, str]]
 ) -> dict[tuple[str, str, str], int]:
-    wanted = sorted({(e.merchant_id, p.kind, p.asset) for e in entries for p in e.postings})
+    """Account ids for (merchant, kind, asset) triples, opening those not open yet."""
     if not wanted:
         return {}
-    assets = sorted({asset for _, _, asset in wanted})
+    triples = sorted(wanted)
+    assets = sorted({asset for _, _, asset in triples})
     conn.execute(
         query("ensure_ledger_assets"),
         {"codes": assets, "minor_units": [minor_units(asset) for asset in assets]},
     )
     columns = {
-        "merchant_ids": [w[0] for w in wanted],
-        "kinds": [w[1] for w in wanted],
-        "assets": [w[2] for w in wanted],
+        "merchant_ids": [w[0] for w in triples],
+        "kinds": [w[1] for w in triples],
+        "assets": [w[2] for w in triples],
     }
     conn.execute(query("ensure_ledger_accounts"), columns)
     rows = conn.execute(query("find_ledger_accounts"), columns)
@@ -234,97 +270,133 @@ def _ensure_accounts(
 
 
 def _insert(
-    conn: psycopg.Connection,
-    entries: Sequence[Entry],
-    dated: Mapping[str, tuple[date, date | None]],
-    accounts: Mapping[tuple[str, str, str], int],
-    hashes: Callable[[], list[str]],
+    conn: psycopg.Connection, entries: Sequence[Entry], moved: Mapping[str, tuple[date, date]]
 ) -> dict[str, Posted]:
     """Write the batch: headers, then postings, each in one statement, so the statement
     triggers check and apply the whole batch at once.
 
-    First try: headers with ids drawn from their sequence, binary COPYed straight into
-    ``ledger_transactions``, then the postings; the two COPYs stream while Python encodes,
-    with no round trip between them. If a key was posted meanwhile by another process,
-    the unique index refuses the COPY: back out and stage the headers with
-    ``ON CONFLICT DO NOTHING`` instead, which skips those keys.
+    First try: headers with ids drawn from their sequence, COPYed straight into
+    ``ledger_transactions``, then the postings; each COPY streams while Python checks,
+    hashes and encodes, so PostgreSQL writes one part of the batch while Python prepares
+    the next. If a key was posted before, or meanwhile by another process, the unique
+    index refuses the COPY: back out and stage the headers with ``ON CONFLICT DO
+    NOTHING`` instead, which skips those keys.
     """
     if not entries:
         return {}
     ids = conn.execute(query("next_txn_ids"), {"n": len(entries)}).fetchone()["txn_ids"]
-    txn_ids = {entry.idempotency_key: txn_id for entry, txn_id in zip(entries, ids, strict=True)}
+    txn_ids = dict(zip((entry.idempotency_key for entry in entries), ids, strict=True))
+    hashes: list[str] = []
     try:
         with conn.transaction():
-            _copy_headers(conn, query("copy_transactions"), entries, dated, hashes, ids)
-            _copy_postings(conn, entries, accounts, txn_ids)
+            wanted = _copy_headers(conn, query("copy_transactions"), entries, moved, hashes, ids)
+            accounts = _ensure_accounts(conn, wanted)
+            return _copy_postings(conn, entries, moved, accounts, txn_ids)
     except psycopg.errors.UniqueViolation:
         conn.execute(query("create_transaction_staging"))
         conn.execute(query("clear_transaction_staging"))
-        _copy_headers(conn, query("copy_transaction_staging"), entries, dated, hashes, ids)
+        wanted = _copy_headers(conn, query("copy_transaction_staging"), entries, moved, hashes, ids)
         rows = conn.execute(query("insert_staged_transactions")).fetchall()
         txn_ids = {row["idempotency_key"]: row["txn_id"] for row in rows}
-        _copy_postings(conn, entries, accounts, txn_ids)
-    return {key: Posted(txn_id, key, True, *dated[key]) for key, txn_id in txn_ids.items()}
+        accounts = _ensure_accounts(conn, wanted)
+        return _copy_postings(conn, entries, moved, accounts, txn_ids)
 
 
 def _copy_headers(
     conn: psycopg.Connection,
     statement: str,
     entries: Sequence[Entry],
-    dated: Mapping[str, tuple[date, date | None]],
-    hashes: Callable[[], list[str]],
+    moved: Mapping[str, tuple[date, date]],
+    hashes: list[str],
     ids: Sequence[int],
-) -> None:
+) -> set[tuple[str, str, str]]:
+    """COPY the headers, checking each entry first (``_check_entry``: the first refused
+    aborts the COPY and raises); their content hashes are computed here on the first
+    call (kept in ``hashes`` for a second). Returns the (merchant, kind, asset) triples
+    the postings need accounts for."""
+    known = list(hashes) if len(hashes) == len(entries) else None
+    hashes.clear()
+    wanted: set[tuple[str, str, str]] = set()
+    escape = _needs_escape(e.idempotency_key + e.merchant_id + e.code for e in entries)
     with conn.cursor().copy(statement) as copy:
-        copy.set_types(_HEADER_TYPES)
-        write = copy.write_row
-        for entry, content_hash, txn_id in zip(entries, hashes(), ids, strict=True):
-            key = entry.idempotency_key
-            effective, adjusts = dated[key]
-            event = _NO_EVENT
-            if entry.event:
-                event = b"\x01" + json.dumps(dict(entry.event)).encode()
-            write(
-                (
-                    txn_id,
-                    key,
-                    content_hash,
-                    entry.merchant_id,
-                    entry.code,
-                    effective,
-                    adjusts,
-                    entry.reverses_txn_id,
-                    event,
-                )
+        lines: list[str] = []
+        for i, (entry, txn_id) in enumerate(zip(entries, ids, strict=True)):
+            _check_entry(entry)
+            content_hash = known[i] if known else entry.content_hash()
+            hashes.append(content_hash)
+            key, merchant, code = entry.idempotency_key, entry.merchant_id, entry.code
+            wanted.update([(merchant, p.kind, p.asset) for p in entry.postings])
+            effective, adjusts = moved.get(key) or (entry.effective_date, _NULL)
+            if escape:
+                key, merchant, code = _escaped(key), _escaped(merchant), _escaped(code)
+            reverses = _NULL if entry.reverses_txn_id is None else entry.reverses_txn_id
+            event = _escaped(json.dumps(dict(entry.event))) if entry.event else "{}"
+            lines.append(
+                f"{txn_id}\t{key}\t{content_hash}\t{merchant}\t{code}\t{effective}\t"
+                f"{adjusts}\t{reverses}\t{event}\n"
             )
+            if len(lines) == _COPY_CHUNK:
+                copy.write("".join(lines))
+                lines.clear()
+        copy.write("".join(lines))
+    return wanted
 
 
 def _copy_postings(
     conn: psycopg.Connection,
     entries: Sequence[Entry],
+    moved: Mapping[str, tuple[date, date]],
     accounts: Mapping[tuple[str, str, str], int],
     txn_ids: Mapping[str, int],
-) -> None:
-    digits = {asset: minor_units(asset) for (_, _, asset) in accounts}
+) -> dict[str, Posted]:
+    """COPY the postings of the entries that have a transaction id; returns what was
+    posted, built while PostgreSQL ingests."""
+    # account, asset and minor units: the same few columns for many postings
+    columns = {
+        (merchant, kind, asset): f"{account_id}\t{asset}\t{minor_units(asset)}"
+        for (merchant, kind, asset), account_id in accounts.items()
+    }
+    posted = {}
     with conn.cursor().copy(query("copy_postings")) as copy:
-        copy.set_types(_POSTING_TYPES)
-        write = copy.write_row
+        lines: list[str] = []
         for entry in entries:
-            txn_id = txn_ids.get(entry.idempotency_key)
+            key = entry.idempotency_key
+            txn_id = txn_ids.get(key)
             if txn_id is None:
-                continue  # posted meanwhile by another process; compared by the caller
+                continue  # posted before or meanwhile by another process: compared later
             merchant = entry.merchant_id
             for p in entry.postings:
-                account_id = accounts[(merchant, p.kind, p.asset)]
-                write((txn_id, account_id, p.asset, digits[p.asset], p.side, p.amount))
+                account = columns[(merchant, p.kind, p.asset)]
+                lines.append(f"{txn_id}\t{account}\t{p.side}\t{p.amount!s}\n")
+            if len(lines) >= _COPY_CHUNK:
+                copy.write("".join(lines))
+                lines.clear()
+            posted[key] = Posted(txn_id, key, True, *(moved.get(key) or (entry.effective_date,)))
+        copy.write("".join(lines))
+    return posted
 
 
-# Column types of the binary COPYs in ledger.sql. The event is jsonb's binary form,
-# encoded here: a version byte (1) and the JSON text (what psycopg's Jsonb dumper
-# writes, without a json.dumps per row for the usual empty event).
-_HEADER_TYPES = ["int8", "text", "text", "text", "text", "date", "date", "int8", "bytea"]
-_NO_EVENT = b"\x01{}"
-_POSTING_TYPES = ["int8", "int8", "text", "int2", "text", "numeric"]  # side: char(1) as text
+def _needs_escape(texts: Iterable[str]) -> bool:
+    """Whether any of these strings has a character that COPY's text format escapes
+    (checked once per batch: keys, merchants and codes rarely have one)."""
+    return _COPY_SPECIAL.search("".join(texts)) is not None
+
+
+def _escaped(text: str) -> str:
+    """``text`` as one field of COPY's text format."""
+    for char, escape in _COPY_ESCAPES:
+        text = text.replace(char, escape)
+    return text
+
+
+# The COPYs in ledger.sql use the text format: lines built by f-strings and joined cost
+# Python a fraction of psycopg's row-by-row binary encoding, and PostgreSQL about the
+# same. Every column is a number, a date, an asset code, D or C, a hex hash, or one of
+# the strings escaped above; amounts are Decimals, whose str() numeric reads exactly.
+_NULL = "\\N"
+_COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
+_COPY_ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"))
+_COPY_CHUNK = 2_000  # rows per write: PostgreSQL ingests a chunk while Python builds the next
 
 
 @dataclass(frozen=True)

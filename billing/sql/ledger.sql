@@ -18,9 +18,13 @@ JOIN unnest(%(merchant_ids)s::text[], %(kinds)s::text[], %(assets)s::text[]) AS 
   ON a.merchant_id = k.m AND a.kind = k.kd AND a.asset = k.s;
 
 -- name: find_transactions_by_key
--- Transactions already posted under some idempotency keys.
-SELECT txn_id, idempotency_key, content_hash, effective_date, adjusts_period
-FROM ledger_transactions WHERE idempotency_key = ANY(%(keys)s::text[]);
+-- Transactions already posted under some idempotency keys: one probe of the unique index
+-- per key (LIMIT 1 keeps the planner from choosing a scan of the whole table, as it does
+-- for = ANY of a large array when the table has no statistics yet).
+SELECT t.txn_id, t.idempotency_key, t.content_hash, t.effective_date, t.adjusts_period
+FROM unnest(%(keys)s::text[]) AS k(key)
+CROSS JOIN LATERAL (SELECT * FROM ledger_transactions
+                    WHERE idempotency_key = k.key LIMIT 1) AS t;
 
 -- name: closed_periods
 -- Closed months of some merchants.
@@ -28,15 +32,20 @@ SELECT merchant_id, period FROM ledger_periods WHERE merchant_id = ANY(%(merchan
 
 -- name: next_txn_ids
 -- Ids for a batch of new transactions, drawn from the identity's sequence (one array).
-SELECT array(SELECT nextval(pg_get_serial_sequence('ledger_transactions', 'txn_id'))
-             FROM generate_series(1, %(n)s)) AS txn_ids;
+-- The sequence is looked up once (OFFSET 0 keeps the subquery from being inlined into
+-- one name look-up per id, which took most of this query's time).
+SELECT array(SELECT nextval(s.seq)
+             FROM (SELECT pg_get_serial_sequence('ledger_transactions', 'txn_id')::regclass
+                   OFFSET 0) s(seq),
+                  generate_series(1, %(n)s)) AS txn_ids;
 
 -- name: copy_transactions
--- A batch of new headers straight into the table (binary); a key posted meanwhile by
--- another process fails the whole COPY, and the caller stages the batch instead.
+-- A batch of new headers straight into the table (text format, see ledger.py); a key
+-- posted before, or meanwhile by another process, fails the whole COPY, and the caller
+-- stages the batch instead.
 COPY ledger_transactions (txn_id, idempotency_key, content_hash, merchant_id, code,
                           effective_date, adjusts_period, reverses_txn_id, event)
-FROM STDIN (FORMAT BINARY);
+FROM STDIN;
 
 -- name: create_transaction_staging
 -- Per-session scratch table for a batch of transactions on their way in.
@@ -50,8 +59,8 @@ CREATE TEMP TABLE IF NOT EXISTS ledger_staged_headers (
 TRUNCATE ledger_staged_headers;
 
 -- name: copy_transaction_staging
--- Bulk load of a batch into the staging table (binary, as copy_transactions).
-COPY ledger_staged_headers FROM STDIN (FORMAT BINARY);
+-- Bulk load of a batch into the staging table (text format, as copy_transactions).
+COPY ledger_staged_headers FROM STDIN;
 
 -- name: insert_staged_transactions
 -- The staged batch in one statement; keys posted meanwhile by another process are skipped.
@@ -65,7 +74,7 @@ RETURNING txn_id, idempotency_key;
 -- name: copy_postings
 -- All postings of a batch in one COPY: the statement trigger checks balance per transaction.
 COPY ledger_postings (txn_id, account_id, asset, minor_units, side, amount)
-FROM STDIN (FORMAT BINARY);
+FROM STDIN;
 
 -- name: transaction_postings
 -- The postings of one transaction, with their accounts.
