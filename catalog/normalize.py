@@ -48,7 +48,7 @@ def normalize_chunk(raw: pd.DataFrame, default_currency: str | None) -> pd.DataF
     Work is per distinct value where values repeat (prices, availability, conditions)
     and only on present values where most are missing (labels, attributes, GTINs).
     """
-    out = raw.copy()
+    out = raw.copy(deep=False)  # copy-on-write: columns assigned below leave ``raw`` as is
     for column in TRIMMED:
         out[column] = _strip(out[column])
     out["product_id"] = out["id"]
@@ -227,14 +227,73 @@ def gtin_is_valid(gtin: str) -> bool:
     return (10 - total % 10) % 10 == digits[-1]
 
 
+_HASH_KEYS = ("adreel-content-1", "adreel-content-2")
+_HASHED = [c for c in STORED if c not in ("content_hash", "product_id")]
+
+
 def _content_hashes(out: pd.DataFrame) -> np.ndarray:
-    """128 bits of pandas' vectorised row hash (two keys): enough to tell a change."""
-    hashed = out[[c for c in STORED if c not in ("content_hash", "product_id")]].astype(str)
-    first = pd.util.hash_pandas_object(hashed, index=False, hash_key="adreel-content-1")
-    second = pd.util.hash_pandas_object(hashed, index=False, hash_key="adreel-content-2")
+    """128 bits of pandas' row hash (``hash_pandas_object`` of the columns as ``str``,
+    two keys): enough to tell a change.
+
+    The values must stay what they were, or every stored product reads as changed once,
+    so this is pandas' own computation, reordered: each column's distinct values are found
+    once (not once per key, and without converting Python strings to Arrow and back), and
+    only they are hashed, with both keys.
+    """
+    n = len(out)
+    columns = [_column_hashes(out[column], n) for column in _HASHED]
+    first, second = (_combine([c[k] for c in columns], n) for k in range(len(_HASH_KEYS)))
     # f"{a:016x}{b:016x}" for the whole column: big-endian bytes, nibbles, hex digits
-    both = np.stack([first.to_numpy(), second.to_numpy()], axis=1).astype(">u8")
-    octets = both.view(np.uint8).reshape(len(both), 16)
-    nibbles = np.stack([octets >> 4, octets & 15], axis=2).reshape(len(both), 32)
+    both = np.stack([first, second], axis=1).astype(">u8")
+    octets = both.view(np.uint8).reshape(n, 16)
+    nibbles = np.stack([octets >> 4, octets & 15], axis=2).reshape(n, 32)
     digits = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)[nibbles]
     return digits.view("S32").ravel().astype(str).astype(object)
+
+
+def _column_hashes(column: pd.Series, n: int) -> list[np.ndarray]:
+    """Per key, ``hash_array`` of the column as ``str``: each distinct value hashed, taken
+    per row, missing values as the largest uint64 (as pandas does for Arrow strings)."""
+    distinct, codes, missing = _distinct_text(column)
+    hashes = []
+    for key in _HASH_KEYS:
+        if len(distinct):
+            hashed = pd.util.hash_array(distinct, "utf8", key, categorize=False).take(codes)
+        else:
+            hashed = np.zeros(n, dtype=np.uint64)
+        hashed[missing] = np.iinfo(np.uint64).max
+        hashes.append(hashed)
+    return hashes
+
+
+def _distinct_text(column: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The column's distinct values as ``str`` (object array), each row's code into them
+    and where it is missing. Python strings are factorised as they are; anything else
+    goes through ``astype(str)`` and Arrow's dictionary encoding."""
+    if column.dtype == object:
+        values = column.to_numpy()
+        if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+            codes, distinct = pd.factorize(values)
+            return np.asarray(distinct, dtype=object), np.maximum(codes, 0), codes < 0
+    encoded = pc.dictionary_encode(_as_str(column))
+    distinct = encoded.dictionary.to_numpy(zero_copy_only=False)
+    codes = encoded.indices.fill_null(0).to_numpy()
+    return distinct, codes, encoded.indices.is_null().to_numpy(zero_copy_only=False)
+
+
+def _as_str(column: pd.Series) -> pa.Array:
+    """The column as ``astype(str)`` makes it, as an Arrow array (no copy if it is one)."""
+    values = pa.array((column if column.dtype == "str" else column.astype(str)).array)
+    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+
+
+def _combine(arrays: list[np.ndarray], n: int) -> np.ndarray:
+    """pandas' ``combine_hash_arrays`` (CPython's tuple hash over the columns)."""
+    out = np.full(n, 0x345678, dtype=np.uint64)
+    mult = np.uint64(1000003)
+    for i, hashed in enumerate(arrays):
+        inverse = len(arrays) - i
+        out ^= hashed
+        out *= mult
+        mult += np.uint64(82520 + inverse + inverse)
+    return out + np.uint64(97531)

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from catalog.errors import CatalogError
@@ -155,6 +156,23 @@ def _canonical_frame(records: pd.DataFrame, first_row: int) -> pd.DataFrame:
     return frame
 
 
+def _delimited_frame(chunk: pd.DataFrame, first_row: int) -> pd.DataFrame:
+    """``_canonical_frame`` of a parsed chunk of strings, the first of a repeated column
+    kept and empty fields as None, built once from its columns instead of three copies."""
+    n = len(chunk)
+    parsed: dict[str, np.ndarray] = {}
+    for position, name in enumerate(chunk.columns):
+        if name in CANONICAL and name not in parsed:
+            values = chunk.iloc[:, position].to_numpy(dtype=object, copy=True)
+            values[values == ""] = None
+            parsed[name] = values
+    absent = np.full(n, None, dtype=object)
+    columns = {name: parsed.get(name, absent) for name in CANONICAL}
+    frame = pd.DataFrame(columns, index=chunk.index, dtype=object)  # not inferred as str
+    frame.insert(0, "_row", range(first_row, first_row + n))
+    return frame
+
+
 def _read_delimited(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
     encoding = sniff_encoding(path)
     header = _header(path, encoding)
@@ -164,7 +182,7 @@ def _read_delimited(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
         reader = pd.read_csv(
             path,
             sep=_delimiter(path, encoding),
-            dtype=str,
+            dtype=object,  # Python strings as parsed: no Arrow strings to convert back
             keep_default_na=False,
             encoding=encoding,
             chunksize=chunk_rows,
@@ -176,9 +194,7 @@ def _read_delimited(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
         )
         next_row = 2
         for chunk in reader:
-            chunk = chunk.loc[:, ~chunk.columns.duplicated()]
-            chunk = chunk.replace("", None)
-            yield _canonical_frame(chunk, next_row)
+            yield _delimited_frame(chunk, next_row)
             next_row += len(chunk)
     except UnicodeDecodeError as exc:
         raise CatalogError(path, 0, "-", f"not valid {encoding} text ({exc.reason})") from None

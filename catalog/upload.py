@@ -2,10 +2,11 @@
 
 For merchants (through ``adreel catalog upload``) and for scheduled pulls (the
 ``ingest_catalog`` flow). The file is streamed in chunks: parsed, normalised, validated
-by the Great Expectations suite, images fetched, then COPied into staging; one set-based
-statement writes the products at the end. It all happens in one transaction, so bad
-input writes nothing partial, and uploading the same file again, the same way (format,
-currency, image mode, upload mode), changes nothing and says so.
+by the Great Expectations suite, images fetched, then COPied into staging (by a second
+thread, while the next chunk is checked); set-based statements write the products at the
+end (an update of the changed ones, an insert of the new ones). It all happens in one
+transaction, so bad input writes nothing partial, and uploading the same file again, the
+same way (format, currency, image mode, upload mode), changes nothing and says so.
 
 A ``full`` upload is the whole catalog: products it does not list are marked removed.
 An ``update`` upserts only its rows (the fixed rows of a rejected-rows CSV, say).
@@ -17,9 +18,11 @@ import hashlib
 import json
 from collections import Counter, defaultdict
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from catalog.errors import CatalogError, wrap_exceptions
@@ -32,10 +35,11 @@ from catalog.uploads import (
     accepted_count,
     apply_upload,
     begin_upload,
+    copy_staging,
     keep_rejected_rows,
     quarantine,
     record_upload,
-    stage_rows,
+    staging_csv,
 )
 from catalog.validation import Failure, catalog_suite
 from storage.currencies import is_currency
@@ -118,23 +122,39 @@ def upload_catalog(
             currency=default_currency,
         )
         rules: Counter[str] = Counter()
-        for raw in read_chunks(path, fmt, chunk_rows, default_currency):
-            raw = raw.reset_index(drop=True)
-            staged, rejected = _check_chunk(
-                raw, default_currency, path, images, services, merchant_id
-            )
-            stage_rows(conn, staged)
-            quarantine(conn, merchant_id, result.version, rejected)
-            keep_rejected_rows(conn, merchant_id, result.version, _records(raw, staged))
-            rules.update(row[2] for row in rejected)
-            result.rows_read += len(raw)
-            if on_rows:
-                on_rows(len(raw))
+        id_hashes: list[np.ndarray] = []
+        # One chunk is written to PostgreSQL by a second thread while this one checks the
+        # next: the writer waits on PostgreSQL parsing the COPY (without the GIL), and the
+        # connection still does one thing at a time (the next write waits for this one).
+        with ThreadPoolExecutor(1, thread_name_prefix="catalog-copy") as writer:
+            writing: Future | None = None
+            for raw in read_chunks(path, fmt, chunk_rows, default_currency):
+                raw = raw.reset_index(drop=True)
+                staged, rejected = _check_chunk(
+                    raw, default_currency, path, images, services, merchant_id
+                )
+                chunk = (staging_csv(staged), rejected, list(_records(raw, staged)))
+                id_hashes.append(_id_hashes(staged["product_id"]))
+                rules.update(row[2] for row in rejected)
+                if writing:
+                    writing.result()
+                writing = writer.submit(_write_chunk, conn, merchant_id, result.version, *chunk)
+                result.rows_read += len(raw)
+                if on_rows:
+                    on_rows(len(raw))
+            if writing:
+                writing.result()
         if result.rows_read == 0:
             raise CatalogError(
                 path, 1, "-", "the file has a header but no products; nothing changed"
             )
-        applied = apply_upload(conn, merchant_id, result.version, remove_unlisted=mode == "full")
+        applied = apply_upload(
+            conn,
+            merchant_id,
+            result.version,
+            remove_unlisted=mode == "full",
+            ids_may_repeat=_may_repeat(id_hashes),
+        )
         rules["duplicate_id"] += applied["duplicate_rows"]
         result.accepted = accepted_count(conn)
         result.duplicates_collapsed = applied["duplicates_collapsed"]
@@ -149,6 +169,27 @@ def upload_catalog(
         event = {"version": result.version, "file": path.name, **counts}
         queue_event(conn, merchant_id, "catalog.processed", str(result.version), event)
     return result
+
+
+def _write_chunk(
+    conn, merchant_id: str, version: int, csv: memoryview, rejected: list, records: list
+) -> None:
+    """A checked chunk into PostgreSQL: its staging rows, quarantine and rejected rows."""
+    copy_staging(conn, csv)
+    quarantine(conn, merchant_id, version, rejected)
+    keep_rejected_rows(conn, merchant_id, version, records)
+
+
+def _id_hashes(ids: pd.Series) -> np.ndarray:
+    """64-bit hashes of a chunk's product ids, to tell whether an id repeats in the file."""
+    return pd.util.hash_array(ids.dropna().to_numpy(dtype=object), categorize=False)
+
+
+def _may_repeat(id_hashes: list[np.ndarray]) -> bool:
+    """Whether a hash occurs twice. Equal ids hash equal, so False means no id repeats and
+    PostgreSQL's duplicate checks would find nothing; a collision only means they run."""
+    hashes = np.concatenate([np.empty(0, np.uint64), *id_hashes])
+    return len(np.unique(hashes)) < len(hashes)
 
 
 def _replayed(latest: dict, path: Path) -> UploadResult:
