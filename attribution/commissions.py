@@ -80,16 +80,20 @@ def utc_date(moment: datetime) -> date:
     return moment.astimezone(UTC).date()
 
 
-def accrue(conn: psycopg.Connection, merchant_ids: list[str]) -> Accrual:
+def accrue(conn: psycopg.Connection, merchant_ids: list[str], new_lines: bool = False) -> Accrual:
     """Attribute open orders, accrue their lines and claw back their refunds.
 
     Set-based from import to postings: one statement attributes the open orders, one
     decides every open line and computes its commission (exact, rounded half-even once,
     in PostgreSQL), the commissions go through the ledger's bulk path in one batch, and
     one statement stores the lines' new state. Python reads only the contract versions
-    and the summary.
+    and the summary. With ``new_lines``, the orders file's new lines wait in
+    ``new_order_lines`` (attribution.staging) and are inserted here with their state,
+    so each is written once instead of inserted and then updated.
     """
     result = Accrual()
+    if not new_lines:
+        conn.execute(query("no_new_order_lines"))
     if not merchant_ids:
         return result
     params = {"merchant_ids": merchant_ids}
@@ -110,6 +114,9 @@ def accrue(conn: psycopg.Connection, merchant_ids: list[str]) -> Accrual:
         for row in conn.execute(query("moved_lines"))
     ]
     conn.execute(query("apply_line_results"))
+    if new_lines:
+        conn.execute(query("insert_new_lines"))
+        conn.execute(query("no_new_order_lines"))  # inserted: later passes read order_lines
     for row in conn.execute(query("line_results_summary")):
         if row["status"] == "accrued":
             result.accrued_lines += row["lines"]

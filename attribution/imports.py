@@ -21,7 +21,7 @@ from attribution.feeds import FX_RATES, INTERACTIONS, ORDERS, REFUNDS
 from attribution.queries import query
 from attribution.shopify import is_shopify_export, read_shopify_orders
 from attribution.staging import Staged, insert_staged, stage, staged_errors
-from billing.feeds import MAX_ERRORS, FeedError, RowError, read_feed, to_csv_bytes
+from billing.feeds import MAX_ERRORS, FeedError, RowError, read_feed
 
 SPECS = {"interactions": INTERACTIONS, "orders": ORDERS, "refunds": REFUNDS, "fx": FX_RATES}
 
@@ -57,8 +57,9 @@ def import_file(
         feed = read_shopify_orders(path, merchant_id)
     else:
         feed = read_feed(path, spec)
-    staged = Staged(kind, to_csv_bytes(_numbered(feed.table, feed.first_row)), feed.rows)
+    staged = Staged(kind, _numbered(feed.table, feed.first_row), feed.rows)
     with wrap_exceptions(str(path)), conn.transaction():
+        conn.execute(query("import_memory"))
         stage(conn, staged)
         refused = staged_errors(conn, kind, MAX_ERRORS + 1)
         if refused:
@@ -66,7 +67,8 @@ def import_file(
             raise FeedError(errors[:MAX_ERRORS], max(0, len(errors) - MAX_ERRORS))
         imported = insert_staged(conn, staged)
         merchants = list(imported.merchants) if kind != "fx" else _merchants_waiting(conn)
-        accrual = accrue(conn, merchants) if imported.new else Accrual()
+        new_lines = kind == "orders" and imported.new > 0  # waiting in new_order_lines
+        accrual = accrue(conn, merchants, new_lines) if imported.new else Accrual()
     return ImportResult(kind, str(path), imported.rows, imported.new, accrual)
 
 

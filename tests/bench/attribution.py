@@ -7,11 +7,17 @@ lines (two per order, a tenth carrying a click id). Timed: ``import_file`` of th
 interactions file, then of the orders file, which attributes every order and posts one
 commission transaction per attributed line. Baseline, in the same run and on the same
 tables: one plain SQL join that finds each order's most recent prior click.
+
+Floor, in the same run (reported, not used for the ratio): a bare binary COPY of the
+same interactions into a table made ``LIKE interactions INCLUDING ALL``, and of the same
+order lines (the file's columns) into one ``LIKE order_lines INCLUDING ALL``: what
+storing the rows with their indexes costs at all, whatever the import does around it.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
@@ -30,6 +36,16 @@ OCTOBER = np.datetime64("2026-10-01T00:00:00", "s")
 MONTH_S = 31 * 24 * 3600
 ASSETS_PER_MERCHANT = 3
 CUSTOMERS_PER_MERCHANT = 200
+
+# The columns an orders file fills; the floor copies those (the rest take their defaults).
+ORDER_COLUMNS = (
+    "order_id, line_id, merchant_id, ordered_at, customer_key, product_id, quantity, "
+    "unit_price, discount, currency, click_id"
+)
+FLOOR_TABLES = (
+    ("interactions", "event_id, merchant_id, asset_id, kind, customer_key, occurred_at, click_id"),
+    ("order_lines", ORDER_COLUMNS),
+)
 
 BASELINE = """
 CREATE TEMP TABLE baseline_result AS
@@ -65,6 +81,8 @@ def main(lines: int, interactions: int, merchants: int) -> dict:
         conn.execute(BASELINE)
         baseline = time.perf_counter() - started
         attributed = conn.execute("SELECT count(*) AS n FROM order_attributions").fetchone()["n"]
+        floors = {table: _copy_floor(conn, Path(tmp), table, cols) for table, cols in FLOOR_TABLES}
+    floor = sum(floors.values())
     return {
         "seconds": round(seconds, 3),
         "baseline_seconds": round(baseline, 3),
@@ -79,8 +97,40 @@ def main(lines: int, interactions: int, merchants: int) -> dict:
             "attributed_orders": attributed,
             "accrued_lines": orders.accrual.accrued_lines,
             "new_interactions": events.new,
+            "floor_interactions_copy_s": round(floors["interactions"], 3),
+            "floor_order_lines_copy_s": round(floors["order_lines"], 3),
+            "floor_seconds": round(floor, 3),
+            "floor_ratio": round(floor / baseline, 3),
         },
     }
+
+
+def _copy_floor(conn, tmp: Path, table: str, columns: str) -> float:
+    """Seconds of a bare binary COPY of ``table``'s rows into an empty copy of it (same
+    columns, constraints and indexes). The rows are read out first (untimed) into a file,
+    so only the COPY into the table is timed, as a client would send it."""
+    dump = tmp / f"{table}.copy"
+    select = f"COPY (SELECT {columns} FROM {table}) TO STDOUT (FORMAT binary)"
+    with dump.open("wb") as out, conn.cursor().copy(select) as copy:
+        for block in copy:
+            out.write(block)
+    target = f"floor_{table}"
+    conn.execute(f"CREATE TABLE {target} (LIKE {table} INCLUDING ALL)")
+    conn.commit()
+    started = time.perf_counter()
+    with conn.cursor().copy(f"COPY {target} ({columns}) FROM STDIN (FORMAT binary)") as copy:
+        for block in _blocks(dump):
+            copy.write(block)
+    conn.commit()
+    seconds = time.perf_counter() - started
+    dump.unlink()
+    return seconds
+
+
+def _blocks(path: Path, size: int = 1 << 20) -> Iterator[bytes]:
+    with path.open("rb") as source:
+        while block := source.read(size):
+            yield block
 
 
 def _merchants(conn, count: int) -> np.ndarray:
