@@ -65,7 +65,8 @@ def insert_staged(conn: psycopg.Connection, staged: Staged) -> Imported:
     (``accrue(..., new_lines=True)``) inserts them with the state it decides for them.
     """
     if staged.kind == "orders":
-        conn.execute(query("create_new_order_lines"))
+        conn.execute(query("no_new_order_lines"))
+        conn.execute(query("set_aside_new_order_lines"))
         conn.execute(query("analyze_new_order_lines"))
         rows = conn.execute(query("new_order_lines_by_merchant")).fetchall()
     elif staged.kind == "interactions":

@@ -23,17 +23,7 @@ FROM (
     FROM (
         SELECT DISTINCT ON (l.order_id) l.order_id, l.merchant_id, l.ordered_at,
                l.customer_key, l.click_id
-        FROM (
-            -- the lines in order_lines and the new lines of the file being imported, not
-            -- inserted yet (they are inserted once, with their state: insert_new_lines)
-            SELECT order_id, line_id, merchant_id, ordered_at, customer_key, quantity,
-                   unit_price, discount, currency, click_id, status, false AS is_new
-            FROM order_lines
-            UNION ALL
-            SELECT order_id, line_id, merchant_id, ordered_at, customer_key, quantity,
-                   unit_price, discount, currency, click_id, status, true
-            FROM new_order_lines
-        ) l
+        FROM order_lines_and_new l
         WHERE l.merchant_id = ANY(%(merchant_ids)s::text[])
           AND l.status IN ('new', 'unattributed', 'waiting')
           AND NOT EXISTS (SELECT 1 FROM order_attributions a WHERE a.order_id = l.order_id)
@@ -124,17 +114,7 @@ WITH versions AS (
            CASE WHEN l.currency = c.currency THEN false
                 WHEN fx.rate IS NOT NULL THEN false
                 WHEN fx_back.rate IS NOT NULL THEN true END AS fx_inverse
-    FROM (
-        -- the lines in order_lines and the new lines of the file being imported, not
-        -- inserted yet (they are inserted once, with their state: insert_new_lines)
-        SELECT order_id, line_id, merchant_id, ordered_at, customer_key, quantity,
-               unit_price, discount, currency, click_id, status, false AS is_new
-        FROM order_lines
-        UNION ALL
-        SELECT order_id, line_id, merchant_id, ordered_at, customer_key, quantity,
-               unit_price, discount, currency, click_id, status, true
-        FROM new_order_lines
-    ) l
+    FROM order_lines_and_new l
     LEFT JOIN order_attributions a ON a.order_id = l.order_id
     LEFT JOIN versions c
       ON c.merchant_id = l.merchant_id
@@ -261,10 +241,22 @@ LEFT JOIN ledger_bulk_results b ON b.idempotency_key = r.commission_key
 ON CONFLICT (order_id, line_id) DO NOTHING;
 
 -- name: no_new_order_lines
--- An empty new_order_lines for a pass that imports no order lines (or after they were
--- inserted), so that the pass reads order_lines alone.
+-- An empty new_order_lines, which an orders import then fills (set_aside_new_order_lines),
+-- and order_lines_and_new, what the attribution pass reads: the lines in order_lines and
+-- the new lines of the file being imported, not inserted yet (they are inserted once,
+-- with their state: insert_new_lines). Both go at COMMIT. A pass that imports no order
+-- lines (or runs after they were inserted) starts here, and so reads order_lines alone.
+DROP VIEW IF EXISTS pg_temp.order_lines_and_new;
 DROP TABLE IF EXISTS pg_temp.new_order_lines;
 CREATE TEMP TABLE new_order_lines (LIKE order_lines INCLUDING DEFAULTS) ON COMMIT DROP;
+CREATE TEMP VIEW order_lines_and_new AS
+SELECT order_id, line_id, merchant_id, ordered_at, customer_key, quantity, unit_price,
+       discount, currency, click_id, status, false AS is_new
+FROM order_lines
+UNION ALL
+SELECT order_id, line_id, merchant_id, ordered_at, customer_key, quantity, unit_price,
+       discount, currency, click_id, status, true
+FROM new_order_lines;
 
 -- name: merchants_with_open_lines
 -- Merchants with lines that an FX rate or a contract could still release.

@@ -172,12 +172,10 @@ SELECT row_no, field,
        END AS problem
 FROM checked WHERE field IS NOT NULL ORDER BY row_no LIMIT %(limit)s;
 
--- name: create_new_order_lines
+-- name: set_aside_new_order_lines
 -- New lines only (a replayed file has none; a line repeated in the file once), set aside
--- in new_order_lines: the attribution pass decides their state and inserts them into
--- order_lines once, with it (insert_new_lines). Shaped as order_lines (same collations).
-DROP TABLE IF EXISTS pg_temp.new_order_lines;
-CREATE TEMP TABLE new_order_lines (LIKE order_lines INCLUDING DEFAULTS) ON COMMIT DROP;
+-- in new_order_lines (made empty by no_new_order_lines): the attribution pass decides
+-- their state and inserts them into order_lines once, with it (insert_new_lines).
 INSERT INTO new_order_lines
     (order_id, line_id, merchant_id, ordered_at, customer_key, product_id, quantity,
      unit_price, discount, currency, click_id)
