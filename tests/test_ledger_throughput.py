@@ -164,12 +164,21 @@ def test_postgresql_refuses_postings_to_a_missing_transaction(conn):
         )
 
 
-def test_postgresql_refuses_one_statement_mixing_merchants_wrongly(conn):
+@pytest.mark.parametrize("gap", [0, 20], ids=["dense ids", "sparse ids"])
+def test_postgresql_refuses_one_statement_mixing_merchants_wrongly(conn, gap):
+    """Both ways the trigger reads a statement's transactions of several merchants: its
+    id range at once when dense, each transaction when the ids lie far apart."""
     a, b = new_merchant(conn), new_merchant(conn)
     post(conn, charge(a, f"{a}:1", "1.00"))
     post(conn, charge(b, f"{b}:1", "1.00"))
     conn.commit()
-    ta, tb = raw_header(conn, a, f"{a}:raw"), raw_header(conn, b, f"{b}:raw")
+    ta = raw_header(conn, a, f"{a}:raw")
+    conn.execute(  # ids drawn by others meanwhile
+        "SELECT nextval(pg_get_serial_sequence('ledger_transactions', 'txn_id')) "
+        "FROM generate_series(1, %s)",
+        (gap,),
+    )
+    tb = raw_header(conn, b, f"{b}:raw")
     acc_a, acc_b = accounts(conn, a), accounts(conn, b)
     with pytest.raises(psycopg.errors.ForeignKeyViolation, match="account of another merchant"):
         raw_postings(

@@ -298,26 +298,29 @@ ANALYZE ledger_bulk_results;
 
 -- name: insert_bulk_postings
 -- The postings of the headers just inserted, in one statement (the statement trigger
--- checks references and moves balances once for the batch). The batch's few accounts
--- are looked up once, then hash-joined: ledger_accounts' statistics may not know the
--- accounts just opened. Run after analyze_bulk_results.
-WITH wanted AS MATERIALIZED (
-    SELECT DISTINCT e.merchant_id, p.kind, p.asset
-    FROM ledger_bulk_postings p JOIN ledger_bulk_prepared e USING (idempotency_key)
+-- checks references and moves balances once for the batch), in transaction order so
+-- that the primary key (txn_id, posting_id) grows at its end. The lines are joined
+-- first, on the scratch tables' statistics, and then to the batch's merchants'
+-- accounts, looked up once: ledger_accounts' statistics may not know the accounts just
+-- opened, and an estimate of one account turned each line into an index probe.
+-- Run after analyze_bulk_results.
+WITH lines AS MATERIALIZED (
+    SELECT r.txn_id, e.merchant_id, p.kind, p.asset, p.side, p.amount
+    FROM ledger_bulk_results r
+    JOIN ledger_bulk_prepared e USING (idempotency_key)
+    JOIN ledger_bulk_postings p USING (idempotency_key)
+    WHERE r.created
 ), accounts AS MATERIALIZED (
     SELECT a.account_id, a.merchant_id, a.kind, a.asset, s.minor_units
-    FROM wanted w
-    JOIN ledger_accounts a ON a.merchant_id = w.merchant_id AND a.kind = w.kind
-                          AND a.asset = w.asset
+    FROM ledger_accounts a
     JOIN ledger_assets s ON s.code = a.asset
+    WHERE a.merchant_id IN (SELECT DISTINCT merchant_id FROM ledger_bulk_prepared)
 )
 INSERT INTO ledger_postings (txn_id, account_id, asset, minor_units, side, amount)
-SELECT r.txn_id, a.account_id, p.asset, a.minor_units, p.side, p.amount
-FROM ledger_bulk_results r
-JOIN ledger_bulk_prepared e USING (idempotency_key)
-JOIN ledger_bulk_postings p USING (idempotency_key)
-JOIN accounts a ON a.merchant_id = e.merchant_id AND a.kind = p.kind AND a.asset = p.asset
-WHERE r.created;
+SELECT l.txn_id, a.account_id, l.asset, a.minor_units, l.side, l.amount
+FROM lines l
+JOIN accounts a ON a.merchant_id = l.merchant_id AND a.kind = l.kind AND a.asset = l.asset
+ORDER BY l.txn_id;
 
 -- name: bulk_summary
 -- How many staged entries were posted now and before.
