@@ -53,17 +53,16 @@ class Entry:
     reverses_txn_id: int | None = None
 
     def content_hash(self) -> str:
-        """Hash of what is posted; the order of postings does not matter."""
-        postings = sorted(f"{p.kind}\x1f{p.asset}\x1f{p.side}\x1f{p.amount}" for p in self.postings)
-        content = "\x1e".join(
-            [
-                self.merchant_id,
-                self.code,
-                self.effective_date.isoformat(),
-                str(self.reverses_txn_id),
-                *postings,
-            ]
-        )
+        """Hash of what is posted; the order of postings does not matter.
+
+        SHA-256 of the merchant, code, ISO date, reversed id (``None`` if none) and each
+        posting's ``kind\x1fasset\x1fside\x1famount``, sorted, all joined by ``\x1e``;
+        ``prepare_bulk_entries`` computes the same in SQL.
+        """
+        postings = [f"{p.kind}\x1f{p.asset}\x1f{p.side}\x1f{p.amount}" for p in self.postings]
+        postings.sort()
+        head = (self.merchant_id, self.code, str(self.effective_date), str(self.reverses_txn_id))
+        content = "\x1e".join((*head, *postings))
         return hashlib.sha256(content.encode()).hexdigest()
 
 
@@ -287,15 +286,16 @@ def _insert(
     ids = conn.execute(query("next_txn_ids"), {"n": len(entries)}).fetchone()["txn_ids"]
     txn_ids = dict(zip((entry.idempotency_key for entry in entries), ids, strict=True))
     hashes: list[str] = []
+    wanted = {(e.merchant_id, p.kind, p.asset) for e in entries for p in e.postings}
     try:
         with conn.transaction():
-            wanted = _copy_headers(conn, query("copy_transactions"), entries, moved, hashes, ids)
+            _copy_headers(conn, query("copy_transactions"), entries, moved, hashes, ids)
             accounts = _ensure_accounts(conn, wanted)
             return _copy_postings(conn, entries, moved, accounts, txn_ids)
     except psycopg.errors.UniqueViolation:
         conn.execute(query("create_transaction_staging"))
         conn.execute(query("clear_transaction_staging"))
-        wanted = _copy_headers(conn, query("copy_transaction_staging"), entries, moved, hashes, ids)
+        _copy_headers(conn, query("copy_transaction_staging"), entries, moved, hashes, ids)
         rows = conn.execute(query("insert_staged_transactions")).fetchall()
         txn_ids = {row["idempotency_key"]: row["txn_id"] for row in rows}
         accounts = _ensure_accounts(conn, wanted)
@@ -309,14 +309,12 @@ def _copy_headers(
     moved: Mapping[str, tuple[date, date]],
     hashes: list[str],
     ids: Sequence[int],
-) -> set[tuple[str, str, str]]:
+) -> None:
     """COPY the headers, checking each entry first (``_check_entry``: the first refused
     aborts the COPY and raises); their content hashes are computed here on the first
-    call (kept in ``hashes`` for a second). Returns the (merchant, kind, asset) triples
-    the postings need accounts for."""
+    call (kept in ``hashes`` for a second)."""
     known = list(hashes) if len(hashes) == len(entries) else None
     hashes.clear()
-    wanted: set[tuple[str, str, str]] = set()
     escape = _needs_escape(e.idempotency_key + e.merchant_id + e.code for e in entries)
     with conn.cursor().copy(statement) as copy:
         lines: list[str] = []
@@ -325,7 +323,6 @@ def _copy_headers(
             content_hash = known[i] if known else entry.content_hash()
             hashes.append(content_hash)
             key, merchant, code = entry.idempotency_key, entry.merchant_id, entry.code
-            wanted.update([(merchant, p.kind, p.asset) for p in entry.postings])
             effective, adjusts = moved.get(key) or (entry.effective_date, _NULL)
             if escape:
                 key, merchant, code = _escaped(key), _escaped(merchant), _escaped(code)
@@ -339,7 +336,6 @@ def _copy_headers(
                 copy.write("".join(lines))
                 lines.clear()
         copy.write("".join(lines))
-    return wanted
 
 
 def _copy_postings(
