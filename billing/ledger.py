@@ -93,9 +93,11 @@ def post_entries(
     before, and ``_insert`` then skips it, to be looked up and compared after (a batch
     of new keys, the usual one, costs no look-up). Only a batch with an entry in a
     closed period is looked up first, as that entry is refused only if it is new. Each
-    entry is checked as its header is encoded for COPY (see ``_copy_headers``), so that
-    Python checks while PostgreSQL writes; the first entry refused, in order, raises
-    before anything the database could say about the batch, as if checked first.
+    entry is checked as its postings are encoded for COPY (see ``_copy_postings``), while
+    PostgreSQL writes the postings before it: that is when Python would otherwise wait,
+    as PostgreSQL takes longer to write postings than Python to encode them, and the
+    other way round for headers. The first entry refused, in order, raises, and nothing
+    of the batch is written.
     """
     unique = _dedupe(entries)
     with conn.transaction():
@@ -310,16 +312,14 @@ def _copy_headers(
     hashes: list[str],
     ids: Sequence[int],
 ) -> None:
-    """COPY the headers, checking each entry first (``_check_entry``: the first refused
-    aborts the COPY and raises); their content hashes are computed here on the first
-    call (kept in ``hashes`` for a second)."""
+    """COPY the headers; their content hashes are computed here on the first call (kept
+    in ``hashes`` for a second)."""
     known = list(hashes) if len(hashes) == len(entries) else None
     hashes.clear()
     escape = _needs_escape(e.idempotency_key + e.merchant_id + e.code for e in entries)
     with conn.cursor().copy(statement) as copy:
         lines: list[str] = []
         for i, (entry, txn_id) in enumerate(zip(entries, ids, strict=True)):
-            _check_entry(entry)
             content_hash = known[i] if known else entry.content_hash()
             hashes.append(content_hash)
             key, merchant, code = entry.idempotency_key, entry.merchant_id, entry.code
@@ -345,8 +345,8 @@ def _copy_postings(
     accounts: Mapping[tuple[str, str, str], int],
     txn_ids: Mapping[str, int],
 ) -> dict[str, Posted]:
-    """COPY the postings of the entries that have a transaction id; returns what was
-    posted, built while PostgreSQL ingests."""
+    """COPY the postings of the entries that have a transaction id, checking every entry
+    first; returns what was posted, built while PostgreSQL ingests."""
     # account, asset and minor units: the same few columns for many postings
     columns = {
         (merchant, kind, asset): f"{account_id}\t{asset}\t{minor_units(asset)}"
@@ -356,6 +356,7 @@ def _copy_postings(
     with conn.cursor().copy(query("copy_postings")) as copy:
         lines: list[str] = []
         for entry in entries:
+            _check_entry(entry)  # the first refused aborts the COPY and raises
             key = entry.idempotency_key
             txn_id = txn_ids.get(key)
             if txn_id is None:

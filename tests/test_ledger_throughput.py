@@ -352,3 +352,19 @@ def test_content_hash_is_the_specified_hash(merchant, code, on, postings, revers
     assert entry.content_hash() == _specified_hash(entry)
     swapped = Entry("k", merchant, code, on, tuple(reversed(postings)), reverses_txn_id=reverses)
     assert swapped.content_hash() == entry.content_hash()
+
+
+def test_a_bad_entry_at_the_end_of_a_batch_leaves_nothing_of_the_batch(conn):
+    """Entries are checked while their postings stream, after the batch's headers went
+    in: the refusal still takes the whole batch back, and the caller's transaction goes on."""
+    merchant = new_merchant(conn)
+    batch = [charge(merchant, f"{merchant}:{i}", "1.00") for i in range(5)]
+    with pytest.raises(LedgerError, match=f"{merchant}:bad: 1.005 USD has more decimals"):
+        post_entries(conn, [*batch, charge(merchant, f"{merchant}:bad", "1.005")])
+    written = conn.execute(
+        "SELECT count(*) AS n FROM ledger_transactions WHERE merchant_id = %s", (merchant,)
+    ).fetchone()
+    assert written["n"] == 0
+    assert all(posted.created for posted in post_entries(conn, batch))
+    conn.commit()
+    assert balance_map(balances(conn, merchant))[("revenue_tokens", "USD")] == Decimal("5.00")
