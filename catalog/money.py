@@ -105,31 +105,34 @@ def read_prices(values: list | np.ndarray, default_currency: str | None) -> Pric
     n = len(values)
     text = pa.array([v if v.__class__ is str else None for v in values], type=pa.string())
     parts = pc.extract_regex(text, _PLAIN)
-    whole = parts.field("whole").to_numpy(zero_copy_only=False)
-    fraction = parts.field("fraction").fill_null("").to_numpy(zero_copy_only=False)
-    currency = parts.field("currency").to_numpy(zero_copy_only=False)
-    matched = ~np.asarray(parts.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+    whole, fraction = parts.field("whole"), parts.field("fraction").fill_null("")
+    matched = parts.is_valid().to_numpy(zero_copy_only=False)
     places = np.asarray(pc.utf8_length(parts.field("fraction")).fill_null(0), dtype=np.int64)
-    known = {c: currency_digits(c) for c in set(currency[matched]) if c in known_currencies()}
-    digits = np.array([known.get(c, -1) for c in currency], dtype=np.int64)
+    # per distinct currency: its digits (-1: unknown) and one string object for every row
+    codes = pc.dictionary_encode(parts.field("currency"))
+    found = [*codes.dictionary.to_pylist(), None]  # a row without a match takes the last
+    row_codes = codes.indices.fill_null(len(found) - 1).to_numpy()
+    known = known_currencies()
+    digits = np.array([currency_digits(c) if c in known else -1 for c in found[:-1]] + [-1])
+    digits = digits[row_codes]
     # decimals that fit the currency; three of them only where the currency has three
     fast = matched & (places <= digits) & ((places != 3) | (digits == 3))
     state = np.full(n, MISSING, dtype=np.int8)
-    amount = np.full(n, None, dtype=object)
-    out_currency = np.full(n, None, dtype=object)
-    scaled = np.zeros(n, dtype=np.int64)
     state[fast] = PARSED
-    amount[fast] = np.where(places[fast] > 0, whole[fast] + "." + fraction[fast], whole[fast])
-    out_currency[fast] = currency[fast]
-    padded = pc.utf8_rpad(pa.array(fraction[fast], type=pa.string()), SCALE, "0")
-    scaled[fast] = np.asarray(
-        pc.cast(pa.array(whole[fast], type=pa.string()), pa.int64())
-    ) * 10**SCALE + np.asarray(pc.cast(padded, pa.int64()))
-    rest = np.flatnonzero(~fast)
-    slow = [
-        _read_one(values[i], default_currency) if values[i].__class__ is str else _NONE
-        for i in rest
-    ]
+    take = pa.array(fast)  # (a struct's fields hold "" where the struct is null)
+    with_point = pc.binary_join_element_wise(whole, fraction, ".")
+    amounts = pc.if_else(pa.array(fast & (places > 0)), with_point, whole)
+    amount = pc.if_else(take, amounts, pa.scalar(None, pa.string()))
+    amount = amount.to_numpy(zero_copy_only=False)
+    out_currency = np.array(found, dtype=object)[np.where(fast, row_codes, len(found) - 1)]
+    padded = pc.utf8_rpad(fraction.filter(take), SCALE, "0")
+    scaled = np.zeros(n, dtype=np.int64)
+    scaled[fast] = np.asarray(pc.cast(whole.filter(take), pa.int64())) * 10**SCALE + np.asarray(
+        pc.cast(padded, pa.int64())
+    )
+    # the rest of the text (missing values already are MISSING, None, None, 0)
+    rest = np.flatnonzero(~fast & text.is_valid().to_numpy(zero_copy_only=False))
+    slow = [_read_one(values[i], default_currency) for i in rest]
     wide = [s for _, _, _, s in slow if s is not None and not -(2**62) < s < 2**62]
     if wide:
         scaled = scaled.astype(object)

@@ -98,9 +98,22 @@ WHITESPACE = (
 
 def _strip(column: pd.Series) -> pd.Series:
     """``v.strip() or None`` for text; anything else (a JSON number, a list) is None."""
-    text = pc.utf8_trim(_texts(column.to_numpy()), characters=WHITESPACE)
+    values = column.to_numpy()
+    given = _texts(values)
+    text = pc.utf8_trim(given, characters=WHITESPACE)
+    if column.dtype == object and _strip_changes_nothing(values, given, text):
+        return column  # the same strings: none made again from Arrow
     text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
     return pd.Series(text.to_numpy(zero_copy_only=False), index=column.index, dtype=object)
+
+
+def _strip_changes_nothing(values: np.ndarray, given: pa.Array, trimmed: pa.Array) -> bool:
+    """Whether every value is text that trimming keeps as it is (not blank), or None: as
+    most columns of most feeds are, whose values then stay the objects they are."""
+    if given.null_count != np.count_nonzero(np.equal(values, None)):
+        return False  # a number, a list or NaN: it becomes None
+    kept = pc.and_(pc.equal(given, trimmed), pc.not_equal(trimmed, ""))
+    return bool(pc.all(kept).as_py() is not False)
 
 
 def _texts(values: np.ndarray) -> pa.Array:
@@ -145,9 +158,11 @@ _RE2_STEPS = [
     (r"(?is)<(?:script\b.*?</script|style\b.*?</style)" + _ASCII_SPACE + "*>", ""),
     (r"(?i)<" + _ASCII_SPACE + r"*(?:br|/p|/div|/li|/h[1-6])\b[^>]*>", "\n"),
     (r"<[^>]+>", ""),
-    (r"[ \t\r\f\v]+", " "),
+    # runs of spaces become one space; a lone " " is left alone (replacing it with itself
+    # took most of this step's time)
+    (r"[ \t\r\f\v]{2,}|[\t\r\f\v]", " "),
     (r"(?m)^[ \x1c-\x1f]+|[ \x1c-\x1f]+$", ""),  # each line stripped
-    (r"\n+", "\n"),  # empty lines dropped
+    (r"\n\n+", "\n"),  # empty lines dropped
 ]
 
 
@@ -267,16 +282,26 @@ def _column_hashes(column: pd.Series, n: int) -> list[np.ndarray]:
 
 
 def _distinct_text(column: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The column's distinct values as ``str`` (object array), each row's code into them
-    and where it is missing. Python strings are factorised as they are; anything else
-    goes through ``astype(str)`` and Arrow's dictionary encoding."""
-    if column.dtype == object:
-        values = column.to_numpy()
-        if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
-            codes, distinct = pd.factorize(values)
-            return np.asarray(distinct, dtype=object), np.maximum(codes, 0), codes < 0
-    encoded = pc.dictionary_encode(_as_str(column))
-    distinct = encoded.dictionary.to_numpy(zero_copy_only=False)
+    """The column's distinct values as ``str``, each row's code into them and where it is
+    missing. Found by Arrow's dictionary encoding, and given as UTF-8 ``bytes``, which
+    ``hash_array`` hashes as they are (a ``str`` it encodes first, once per key: the same
+    hash). Anything but Python strings goes through ``astype(str)`` first; text Arrow
+    cannot take (a lone surrogate) is factorised by pandas and left to it, as before."""
+    if column.dtype != object:
+        return _dictionary(_as_str(column))
+    values = column.to_numpy()
+    if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
+        return _dictionary(_as_str(column))
+    try:
+        return _dictionary(pa.array(values, type=pa.string(), from_pandas=True))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeError):
+        codes, distinct = pd.factorize(values)
+        return np.asarray(distinct, dtype=object), np.maximum(codes, 0), codes < 0
+
+
+def _dictionary(text: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    encoded = pc.dictionary_encode(text)
+    distinct = encoded.dictionary.cast(pa.binary()).to_numpy(zero_copy_only=False)
     codes = encoded.indices.fill_null(0).to_numpy()
     return distinct, codes, encoded.indices.is_null().to_numpy(zero_copy_only=False)
 

@@ -13,12 +13,15 @@ import codecs
 import csv
 import json
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 
 from catalog.errors import CatalogError
 from catalog.schema import (
@@ -33,6 +36,7 @@ from catalog.schema import (
 )
 
 SAMPLE_BYTES = 64 * 1024
+ARROW_BLOCK_BYTES = 4 * 2**20
 GOOGLE_NS = "http://base.google.com/ns/1.0"
 ATOM_NS = "http://www.w3.org/2005/Atom"
 
@@ -156,19 +160,22 @@ def _canonical_frame(records: pd.DataFrame, first_row: int) -> pd.DataFrame:
     return frame
 
 
-def _delimited_frame(chunk: pd.DataFrame, first_row: int) -> pd.DataFrame:
-    """``_canonical_frame`` of a parsed chunk of strings, the first of a repeated column
-    kept and empty fields as None, built once from its columns instead of three copies."""
-    n = len(chunk)
+def _delimited_frame(
+    names: list[str], field: Callable[[int], np.ndarray], index: pd.Index, first_row: int
+) -> pd.DataFrame:
+    """``_canonical_frame`` of a parsed chunk of strings (``field(position)``: that
+    column's values), the first of a repeated column kept and empty fields as None, built
+    once from its columns instead of three copies."""
+    n = len(index)
     parsed: dict[str, np.ndarray] = {}
-    for position, name in enumerate(chunk.columns):
+    for position, name in enumerate(names):
         if name in CANONICAL and name not in parsed:
-            values = chunk.iloc[:, position].to_numpy(dtype=object, copy=True)
+            values = field(position)
             values[values == ""] = None
             parsed[name] = values
     absent = np.full(n, None, dtype=object)
     columns = {name: parsed.get(name, absent) for name in CANONICAL}
-    frame = pd.DataFrame(columns, index=chunk.index, dtype=object)  # not inferred as str
+    frame = pd.DataFrame(columns, index=index, dtype=object)  # not inferred as str
     frame.insert(0, "_row", range(first_row, first_row + n))
     return frame
 
@@ -178,10 +185,112 @@ def _read_delimited(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
     header = _header(path, encoding)
     require_columns(path, header)
     columns = [canonical_header(name) for name in header]
+    delimiter = _delimiter(path, encoding)
+    done = 0  # records yielded; pandas takes over after them if Arrow cannot go on
+    # (a repeated column name: pandas refuses the file, as it always has)
+    if len(set(columns)) == len(columns) and _plain_utf8(path, encoding):
+        try:
+            for chunk in _arrow_chunks(path, delimiter, len(columns), chunk_rows):
+                index = pd.RangeIndex(done, done + chunk.num_rows)
+
+                def field(position: int, chunk=chunk) -> np.ndarray:
+                    return _python_strings(chunk.column(position))
+
+                yield _delimited_frame(columns, field, index, done + 2)
+                done += chunk.num_rows
+            if done:
+                return  # (no records at all: pandas' one empty chunk, as before)
+        except pa.ArrowInvalid:  # a row of another width, bad UTF-8: pandas says what
+            pass
+    skipped = 0
+    for chunk in _pandas_chunks(path, encoding, delimiter, columns, chunk_rows):
+        if skipped < done:  # Arrow's chunks, already yielded: the same rows, the same sizes
+            skipped += len(chunk)
+            continue
+
+        def field(position: int, chunk=chunk) -> np.ndarray:
+            return chunk.iloc[:, position].to_numpy(dtype=object, copy=True)
+
+        yield _delimited_frame(columns, field, chunk.index, skipped + 2)
+        skipped += len(chunk)
+
+
+def _python_strings(column: pa.ChunkedArray) -> np.ndarray:
+    """The column as Python strings, a value that repeats much as one object, as pandas'
+    parser makes them: less memory, and a string caches its hash and equals itself at a
+    glance when later checks factorise it. Whether values repeat is judged from the first
+    thousand: encoding a column of distinct values (ids, titles, links) costs twice what
+    it saves."""
+    values = column.combine_chunks()
+    sample = values.slice(0, 1000)
+    if 2 * len(pc.unique(sample)) > len(sample):
+        return values.to_numpy(zero_copy_only=False)
+    encoded = pc.dictionary_encode(values)
+    return encoded.dictionary.to_numpy(zero_copy_only=False)[encoded.indices.to_numpy()]
+
+
+def _plain_utf8(path: Path, encoding: str) -> bool:
+    """Whether Arrow's CSV reader reads the file as pandas' does: UTF-8 without quotes,
+    carriage returns or NUL bytes, where every line is a record and every delimiter
+    separates fields. Rows of the wrong width stop Arrow, and pandas reads the rest."""
+    if encoding not in ("utf-8", "utf-8-sig"):
+        return False
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 24):
+            if b'"' in block or b"\r" in block or b"\x00" in block:
+                return False
+    return True
+
+
+def _arrow_chunks(path: Path, delimiter: str, width: int, chunk_rows: int) -> Iterator[pa.Table]:
+    """The file's records after the header as tables of ``chunk_rows`` text columns, parsed
+    by Arrow's C++ reader (in parallel, without the GIL) instead of pandas' tokenizer and
+    its Python strings; empty lines skipped as pandas skips them.
+
+    The file is handed to Arrow a block of whole lines at a time: its streaming reader
+    reads far ahead (most of a 200 MB file before the first batch)."""
+    pending: list[pa.Table] = []
+    held = 0
+    for table in _arrow_blocks(path, delimiter, width):
+        pending.append(table)
+        held += table.num_rows
+        while held >= chunk_rows:
+            joined = pa.concat_tables(pending)
+            yield joined.slice(0, chunk_rows)
+            pending, held = [joined.slice(chunk_rows)], held - chunk_rows
+    if held:
+        yield pa.concat_tables(pending)
+
+
+def _arrow_blocks(path: Path, delimiter: str, width: int) -> Iterator[pa.Table]:
+    names = [f"f{i}" for i in range(width)]  # fields by position
+    options = {
+        "read_options": pa_csv.ReadOptions(column_names=names),
+        "parse_options": pa_csv.ParseOptions(delimiter=delimiter, quote_char=False),
+        "convert_options": pa_csv.ConvertOptions(
+            column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False
+        ),
+    }
+    with open(path, "rb") as handle:
+        handle.readline()  # the header (no quotes here: one line)
+        rest = b""
+        while block := handle.read(ARROW_BLOCK_BYTES):
+            lines = rest + block
+            end = lines.rfind(b"\n") + 1
+            rest = lines[end:]
+            if end:
+                yield pa_csv.read_csv(pa.py_buffer(lines[:end]), **options)
+        if rest:
+            yield pa_csv.read_csv(pa.py_buffer(rest), **options)
+
+
+def _pandas_chunks(
+    path: Path, encoding: str, delimiter: str, columns: list[str], chunk_rows: int
+) -> Iterator[pd.DataFrame]:
     try:
-        reader = pd.read_csv(
+        yield from pd.read_csv(
             path,
-            sep=_delimiter(path, encoding),
+            sep=delimiter,
             dtype=object,  # Python strings as parsed: no Arrow strings to convert back
             keep_default_na=False,
             encoding=encoding,
@@ -192,10 +301,6 @@ def _read_delimited(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
             on_bad_lines="error",
             engine="c",
         )
-        next_row = 2
-        for chunk in reader:
-            yield _delimited_frame(chunk, next_row)
-            next_row += len(chunk)
     except UnicodeDecodeError as exc:
         raise CatalogError(path, 0, "-", f"not valid {encoding} text ({exc.reason})") from None
     except pd.errors.ParserError as exc:

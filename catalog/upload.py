@@ -188,8 +188,9 @@ def _id_hashes(ids: pd.Series) -> np.ndarray:
 def _may_repeat(id_hashes: list[np.ndarray]) -> bool:
     """Whether a hash occurs twice. Equal ids hash equal, so False means no id repeats and
     PostgreSQL's duplicate checks would find nothing; a collision only means they run."""
-    hashes = np.concatenate([np.empty(0, np.uint64), *id_hashes])
-    return len(np.unique(hashes)) < len(hashes)
+    hashes = np.sort(np.concatenate([np.empty(0, np.uint64), *id_hashes]))
+    # neighbours after a sort: numpy's hash-based ``unique`` took 0.8 s for a million
+    return bool((hashes[1:] == hashes[:-1]).any())
 
 
 def _replayed(latest: dict, path: Path) -> UploadResult:
