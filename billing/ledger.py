@@ -97,7 +97,8 @@ def post_entries(
     PostgreSQL writes the postings before it: that is when Python would otherwise wait,
     as PostgreSQL takes longer to write postings than Python to encode them, and the
     other way round for headers. The first entry refused, in order, raises, and nothing
-    of the batch is written.
+    of the batch is written (an unknown currency is refused before that, as the batch's
+    accounts are opened).
     """
     unique = _dedupe(entries)
     with conn.transaction():
